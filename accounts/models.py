@@ -1,0 +1,88 @@
+"""Who the user is: GitHub users, their sessions and their settings, each in its own DynamoDB table."""
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+
+from dashboard.dynamo import TableMeta, TableModel, table
+
+
+class User(TableModel):
+    """A GitHub user who has signed in, keyed by their GitHub user id (logins can be renamed, ids cannot)."""
+
+    class Meta(TableMeta):
+        table_name = table("users")
+
+    user_id = NumberAttribute(hash_key=True, attr_name="userId")
+    login = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    avatar_url = UnicodeAttribute(null=True, attr_name="avatarUrl")
+    # Access and refresh tokens, encrypted together as one envelope; never stored or logged in clear.
+    token_ciphertext = BinaryAttribute(null=True, legacy_encoding=False, attr_name="tokenCiphertext")
+    access_token_expires_at = UTCDateTimeAttribute(null=True, attr_name="accessTokenExpiresAt")
+    refresh_token_expires_at = UTCDateTimeAttribute(null=True, attr_name="refreshTokenExpiresAt")
+    # Bumped by every token refresh; the refresh is a conditional write on it, so only one container wins.
+    token_version = NumberAttribute(default=0, attr_name="tokenVersion")
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+    updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
+
+
+class SessionsByUser(GlobalSecondaryIndex):
+    """A user's sessions, to end them all on logout everywhere or a revoked GitHub authorization."""
+
+    class Meta:
+        index_name = "userId-index"
+        projection = KeysOnlyProjection()
+
+    user_id = NumberAttribute(hash_key=True, attr_name="userId")
+    created_at = UTCDateTimeAttribute(range_key=True, attr_name="createdAt")
+
+
+class SessionRecord(TableModel):
+    """One Django session. Anonymous sessions have no userId, so the index holds signed-in sessions only."""
+
+    class Meta(TableMeta):
+        table_name = table("sessions")
+
+    session_id = UnicodeAttribute(hash_key=True, attr_name="sessionId")
+    user_id = NumberAttribute(null=True, attr_name="userId")
+    data = UnicodeAttribute(default="")
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+    # DynamoDB deletes expired items up to days late, so loading a session checks this itself as well.
+    expires_at = TTLAttribute(attr_name="expiresAt")
+
+    by_user = SessionsByUser()
+
+
+class NotificationPreferences(MapAttribute):
+    """Which run changes raise a browser notification."""
+
+    enabled = BooleanAttribute(default=False)
+    on_failure = BooleanAttribute(default=True, attr_name="onFailure")
+    on_recovery = BooleanAttribute(default=True, attr_name="onRecovery")
+    pinned_only = BooleanAttribute(default=True, attr_name="pinnedOnly")
+    default_branch_only = BooleanAttribute(default=True, attr_name="defaultBranchOnly")
+
+
+class UserSettings(TableModel):
+    """A user's choices: which repos to show and pin, theme, refresh and notifications."""
+
+    class Meta(TableMeta):
+        table_name = table("user-settings")
+
+    user_id = NumberAttribute(hash_key=True, attr_name="userId")
+    selected_repos = ListAttribute(of=UnicodeAttribute, default=list, attr_name="selectedRepos")
+    pinned_repos = ListAttribute(of=UnicodeAttribute, default=list, attr_name="pinnedRepos")
+    theme = UnicodeAttribute(default="system")
+    auto_refresh = BooleanAttribute(default=True, attr_name="autoRefresh")
+    notifications = NotificationPreferences(default=NotificationPreferences)
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+    updated_at = UTCDateTimeAttribute(attr_name="updatedAt")

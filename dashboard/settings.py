@@ -1,0 +1,115 @@
+"""Settings for Actions Dashboard, read from the environment.
+
+Every variable is documented in the README's settings table (a test keeps the two in sync). Stages differ
+only in their environment: `local` and `test` run with no configuration at all, `dev` and `prod` refuse to
+start without the values production needs.
+"""
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from dashboard.env import envbool, envchoice, envfloat, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+STAGES = ("local", "test", "dev", "prod")
+STAGE = envchoice("DASHBOARD_STAGE", "local", STAGES)
+IS_DEPLOYED = STAGE in ("dev", "prod")
+
+# Local stages get a fixed, obviously fake key so sessions survive restarts; deployed stages must bring one.
+SECRET_KEY = envstr("DJANGO_SECRET_KEY", required=IS_DEPLOYED) or "local-only-insecure-key-never-used-when-deployed"
+if IS_DEPLOYED and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long.")
+
+DEBUG = envbool("DJANGO_DEBUG", STAGE == "local")
+ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", [] if IS_DEPLOYED else ["127.0.0.1", "localhost", "testserver"])
+if IS_DEPLOYED and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names the app is served on.")
+
+INSTALLED_APPS = [
+    # Before staticfiles, so that dashboard's ASGI `runserver` replaces the WSGI one.
+    "dashboard",
+    "django.contrib.staticfiles",
+    "accounts",
+    "runs",
+    "webhooks",
+    "realtime",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+WSGI_APPLICATION = "dashboard.wsgi.application"
+ASGI_APPLICATION = "dashboard.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+            ],
+        },
+    },
+]
+
+# No SQL database anywhere: every table lives in DynamoDB, reached through PynamoDB (dashboard/dynamo.py).
+DATABASES: dict = {}
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "build" / "static"
+
+# --- DynamoDB ---------------------------------------------------------------------------------------------
+# Short timeouts and few retries: a webhook must be answered within GitHub's 10 seconds, and one slow
+# DynamoDB call must not eat that budget (PynamoDB's own defaults are 15 s + 30 s with 3 retries).
+DYNAMODB_REGION = envstr("DYNAMODB_REGION", envstr("AWS_REGION", "eu-west-2"))
+DYNAMODB_ENDPOINT_URL = envstr("DYNAMODB_ENDPOINT_URL", "" if IS_DEPLOYED else "http://127.0.0.1:8001")
+DYNAMODB_TABLE_PREFIX = envstr("DYNAMODB_TABLE_PREFIX", f"actions-dashboard-{STAGE}-")
+DYNAMODB_CONNECT_TIMEOUT = envfloat("DYNAMODB_CONNECT_TIMEOUT", 1.0, minimum=0.05, maximum=10)
+DYNAMODB_READ_TIMEOUT = envfloat("DYNAMODB_READ_TIMEOUT", 2.0, minimum=0.05, maximum=10)
+DYNAMODB_MAX_RETRIES = envint("DYNAMODB_MAX_RETRIES", 1, minimum=0, maximum=5)
+
+# --- Security ---------------------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_COOKIE_HTTPONLY = True
+if IS_DEPLOYED:
+    # API Gateway terminates TLS and forwards the original scheme in X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS if not host.startswith(".")]
+
+# --- Logging ----------------------------------------------------------------------------------------------
+LOG_LEVEL = envchoice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # botocore at DEBUG prints request headers, which carry signatures and tokens.
+        "botocore": {"level": "WARNING"},
+        "pynamodb": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,32 @@
+import logging
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from dashboard.dynamo import shared_client
+from runs.models import WorkflowRun
+
+logger = logging.getLogger(__name__)
+
+
+@require_safe
+@never_cache
+def healthz(request):
+    """Whether the app can reach DynamoDB: 200 if it answers, 503 with the reason if not."""
+    try:
+        # DescribeTable on a known table needs no account-wide permission, unlike ListTables.
+        shared_client().describe_table(TableName=WorkflowRun.Meta.table_name)
+    except (BotoCoreError, ClientError) as error:
+        logger.warning("healthz: DynamoDB unavailable: %s", type(error).__name__)
+        return JsonResponse(
+            {"status": "unavailable", "dynamodb": f"DynamoDB did not answer: {_describe(error)}"}, status=503
+        )
+    return JsonResponse({"status": "ok", "dynamodb": "ok"})
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Message") or error.response.get("Error", {}).get("Code", "error")
+    return str(error)

@@ -1,0 +1,92 @@
+"""The run cache: workflow runs and their jobs as GitHub last told us, kept for 30 days."""
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from dashboard.dynamo import TableMeta, TableModel, table
+
+
+class ActiveRunsIndex(GlobalSecondaryIndex):
+    """Unfinished runs by status and last update, for reconciliation.
+
+    Sparse on purpose: only runs that are not completed carry `activeStatus`, so the index holds the handful
+    of live runs rather than every run ever seen (a GSI keyed on the bare `status` would put every completed
+    run in one hot partition).
+    """
+
+    class Meta:
+        index_name = "active-status-index"
+        projection = AllProjection()
+
+    active_status = UnicodeAttribute(hash_key=True, attr_name="activeStatus")
+    updated_at = UTCDateTimeAttribute(range_key=True, attr_name="updatedAt")
+
+
+class WorkflowRun(TableModel):
+    """One workflow run of one repository (`repoId` is `owner/repo`)."""
+
+    class Meta(TableMeta):
+        table_name = table("workflow-cache")
+
+    repo_id = UnicodeAttribute(hash_key=True, attr_name="repoId")
+    run_id = NumberAttribute(range_key=True, attr_name="runId")
+    workflow_id = NumberAttribute(null=True, attr_name="workflowId")
+    workflow_name = UnicodeAttribute(null=True, attr_name="workflowName")
+    status = UnicodeAttribute()
+    conclusion = UnicodeAttribute(null=True)
+    active_status = UnicodeAttribute(null=True, attr_name="activeStatus")
+    head_branch = UnicodeAttribute(null=True, attr_name="headBranch")
+    head_sha = UnicodeAttribute(null=True, attr_name="headSha")
+    commit_message = UnicodeAttribute(null=True, attr_name="commitMessage")
+    event = UnicodeAttribute(null=True)
+    actor_login = UnicodeAttribute(null=True, attr_name="actorLogin")
+    run_number = NumberAttribute(null=True, attr_name="runNumber")
+    run_attempt = NumberAttribute(default=1, attr_name="runAttempt")
+    created_at = UTCDateTimeAttribute(null=True, attr_name="createdAt")
+    run_started_at = UTCDateTimeAttribute(null=True, attr_name="runStartedAt")
+    updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
+    completed_at = UTCDateTimeAttribute(null=True, attr_name="completedAt")
+    html_url = UnicodeAttribute(null=True, attr_name="htmlUrl")
+    expires_at = TTLAttribute(attr_name="expiresAt")
+
+    active = ActiveRunsIndex()
+
+
+class Step(MapAttribute):
+    """One step of a job."""
+
+    number = NumberAttribute()
+    name = UnicodeAttribute()
+    status = UnicodeAttribute()
+    conclusion = UnicodeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True, attr_name="startedAt")
+    completed_at = UTCDateTimeAttribute(null=True, attr_name="completedAt")
+
+
+class WorkflowJob(TableModel):
+    """One job of a run, with its steps (`runKey` is `owner/repo#runId`)."""
+
+    class Meta(TableMeta):
+        table_name = table("workflow-jobs")
+
+    run_key = UnicodeAttribute(hash_key=True, attr_name="runKey")
+    job_id = NumberAttribute(range_key=True, attr_name="jobId")
+    run_attempt = NumberAttribute(default=1, attr_name="runAttempt")
+    name = UnicodeAttribute()
+    status = UnicodeAttribute()
+    conclusion = UnicodeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True, attr_name="startedAt")
+    completed_at = UTCDateTimeAttribute(null=True, attr_name="completedAt")
+    updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
+    html_url = UnicodeAttribute(null=True, attr_name="htmlUrl")
+    runner_name = UnicodeAttribute(null=True, attr_name="runnerName")
+    labels = ListAttribute(of=UnicodeAttribute, default=list)
+    steps = ListAttribute(of=Step, default=list)
+    expires_at = TTLAttribute(attr_name="expiresAt")

@@ -1,0 +1,19 @@
+"""Webhook deliveries seen, so a redelivered or duplicated delivery changes nothing."""
+
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+
+from dashboard.dynamo import TableMeta, TableModel, table
+
+
+class WebhookDelivery(TableModel):
+    """One `X-GitHub-Delivery`, kept past GitHub's 3-day redelivery window."""
+
+    class Meta(TableMeta):
+        table_name = table("webhook-deliveries")
+
+    delivery_id = UnicodeAttribute(hash_key=True, attr_name="deliveryId")
+    event = UnicodeAttribute()
+    action = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(default="received")
+    received_at = UTCDateTimeAttribute(attr_name="receivedAt")
+    expires_at = TTLAttribute(attr_name="expiresAt")
