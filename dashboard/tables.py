@@ -60,7 +60,8 @@ def table_spec(model: type[Model]) -> TableSpec:
     for value in vars(model).values():
         if isinstance(value, GlobalSecondaryIndex):
             index_hash, index_range = _keys(value.Meta.attributes.values())
-            indexes.append(IndexSpec(value.Meta.index_name, index_hash, index_range, value.Meta.projection.projection_type))
+            projection = value.Meta.projection.projection_type
+            indexes.append(IndexSpec(value.Meta.index_name, index_hash, index_range, projection))
     ttl = [attr.attr_name for attr in model.get_attributes().values() if isinstance(attr, TTLAttribute)]
     return TableSpec(
         name=model.Meta.table_name,

@@ -67,7 +67,7 @@ def start(*, port: int, data_dir: Path | None = None, log_path: Path | None = No
     """Start DynamoDB Local on 127.0.0.1:port, in memory or persisting to `data_dir`; wait until it answers."""
     java = shutil.which("java")
     if java is None:
-        raise DynamoDBLocalError("DynamoDB Local needs Java 17 or later on the PATH (`apt-get install openjdk-17-jre`).")
+        raise DynamoDBLocalError("DynamoDB Local needs Java 17 or later on the PATH (apt-get install openjdk-17-jre).")
     jar = find_jar()
     storage = ["-inMemory"]
     if data_dir is not None:
@@ -86,10 +86,8 @@ def start(*, port: int, data_dir: Path | None = None, log_path: Path | None = No
         # Without it DynamoDB Local tries to send telemetry to AWS, which this machine cannot reach.
         "-disableTelemetry",
     ]
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen(
-        command, cwd=jar.parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it open)
+    process = subprocess.Popen(command, cwd=jar.parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

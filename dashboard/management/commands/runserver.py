@@ -28,7 +28,12 @@ class Command(StaticfilesRunserver):
         self.stdout.write(f"Actions Dashboard at http://{host}:{self.port}/ (HTTP and WebSocket). Ctrl-C stops it.")
         self.stdout.flush()
         config = uvicorn.Config(
-            application, host=self.addr, port=int(self.port), lifespan="off", log_level="warning", ws="websockets-sansio"
+            application,
+            host=self.addr,
+            port=int(self.port),
+            lifespan="off",
+            log_level="warning",
+            ws="websockets-sansio",
         )
         # uvicorn installs its signal handlers only in the main thread; under the auto-reloader this runs in
         # Django's worker thread and the reloader's own handling applies.
