@@ -17,6 +17,13 @@ STAGES = ("local", "test", "dev", "prod")
 STAGE = envchoice("DASHBOARD_STAGE", "local", STAGES)
 IS_DEPLOYED = STAGE in ("dev", "prod")
 
+# Deployed stages keep their secrets in SSM Parameter Store, loaded into the environment before anything reads it.
+SSM_PATH = envstr("DASHBOARD_SSM_PATH")
+if SSM_PATH:
+    from dashboard.parameters import export_parameters
+
+    export_parameters(SSM_PATH, region=envstr("AWS_REGION", "eu-west-2"))
+
 # Local stages get a fixed, obviously fake key so sessions survive restarts; deployed stages must bring one.
 SECRET_KEY = envstr("DJANGO_SECRET_KEY", required=IS_DEPLOYED) or "local-only-insecure-key-never-used-when-deployed"
 if IS_DEPLOYED and len(SECRET_KEY) < 50:

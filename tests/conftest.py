@@ -1,0 +1,34 @@
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What a deployed stage needs at the least; tests start from this and break one value at a time.
+PRODUCTION_ENV = {
+    "DASHBOARD_STAGE": "prod",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+    "DJANGO_ALLOWED_HOSTS": "dashboard.example.com",
+}
+
+
+@pytest.fixture
+def run_manage():
+    """Run `manage.py` in a fresh process with exactly the given environment on top of a clean one."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+        base = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DASHBOARD_"))}
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**base, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run

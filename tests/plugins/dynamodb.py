@@ -1,0 +1,55 @@
+"""A real DynamoDB Local for the tests: one in-memory instance on a free port for the whole run.
+
+The endpoint and a per-run table prefix go into the environment before Django reads its settings; the process
+starts only when a test first asks for the `dynamodb` fixture, and stops when the run ends. Each test that
+uses `dynamodb` gets empty tables.
+"""
+
+import os
+
+import pytest
+
+from devstack import dynamodb_local
+
+_PORT = dynamodb_local.free_port()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    os.environ["DYNAMODB_ENDPOINT_URL"] = f"http://127.0.0.1:{_PORT}"
+    os.environ["DYNAMODB_TABLE_PREFIX"] = f"test-{os.getpid()}-"
+    for name in ("DYNAMODB_CONNECT_TIMEOUT", "DYNAMODB_READ_TIMEOUT", "DYNAMODB_MAX_RETRIES", "DYNAMODB_REGION"):
+        os.environ.pop(name, None)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_server():
+    """The DynamoDB Local process for this run, with every table created."""
+    from django.core.management import call_command
+
+    process = dynamodb_local.start(port=_PORT)
+    try:
+        call_command("createtables", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        yield os.environ["DYNAMODB_ENDPOINT_URL"]
+    finally:
+        dynamodb_local.stop(process)
+
+
+@pytest.fixture
+def dynamodb(dynamodb_server):
+    """DynamoDB Local with every table empty at the start of the test."""
+    from dashboard.dynamo import table_models
+
+    for model in table_models():
+        _empty(model)
+
+
+
+def _empty(model):
+    with model.batch_write() as batch:
+        for item in model.scan(attributes_to_get=_key_names(model)):
+            batch.delete(item)
+
+
+def _key_names(model):
+    return [attr.attr_name for attr in model.get_attributes().values() if attr.is_hash_key or attr.is_range_key]
