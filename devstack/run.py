@@ -14,9 +14,10 @@ from pathlib import Path
 from devstack import dynamodb_local
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / ".data"
+# Where the local stack listens and keeps its data; the tests move them out of the way of a real `make run`.
 APP_ADDRESS = os.environ.get("DASHBOARD_RUN_ADDRESS", "127.0.0.1:8000")
-DYNAMODB_PORT = 8001
+DYNAMODB_PORT = int(os.environ.get("DASHBOARD_RUN_DYNAMODB_PORT", "8001"))
+DATA = Path(os.environ.get("DASHBOARD_RUN_DATA_DIR", ROOT / ".data"))
 
 
 def say(message: str) -> None:
@@ -29,7 +30,7 @@ def ensure_dynamodb() -> subprocess.Popen | None:
     if dynamodb_local.is_answering(endpoint):
         say(f"DynamoDB Local already answering at {endpoint}: reusing it.")
         return None
-    say(f"Starting DynamoDB Local at {endpoint} (data in {(DATA / 'dynamodb').relative_to(ROOT)}/) ...")
+    say(f"Starting DynamoDB Local at {endpoint} (data in {DATA / 'dynamodb'}) ...")
     process = dynamodb_local.start(port=DYNAMODB_PORT, data_dir=DATA / "dynamodb", log_path=DATA / "dynamodb-local.log")
     say("DynamoDB Local is up.")
     return process

@@ -44,7 +44,6 @@ def dynamodb(dynamodb_server):
         _empty(model)
 
 
-
 def _empty(model):
     with model.batch_write() as batch:
         for item in model.scan(attributes_to_get=_key_names(model)):
