@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEPS := $(VENV)/.installed node_modules/.installed .java
+TEST_DEPS := $(DEPS) .chromium
 
 .PHONY: run test lint format package bench bench-cold-start tables clean
 
 run: $(DEPS)  ## Run the dashboard at http://127.0.0.1:8000 on the local stack
 	$(BIN)/python -m devstack.run
 
-test: $(DEPS)  ## Lint, then run the whole test suite
+test: $(TEST_DEPS)  ## Lint, then run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -25,7 +26,7 @@ format: $(VENV)/.installed  ## Fix formatting and the lint that can be fixed
 package: .venv-lambda/.installed  ## Build the Lambda zip (offline) and print its size
 	$(BIN)/python -m devstack.package dev
 
-bench: $(DEPS) .venv-lambda/.installed  ## Run every benchmark and rewrite BENCHMARKS.md
+bench: $(TEST_DEPS) .venv-lambda/.installed  ## Run every benchmark and rewrite BENCHMARKS.md
 	$(BIN)/python -m bench
 
 bench-cold-start: $(DEPS) .venv-lambda/.installed
@@ -35,7 +36,7 @@ tables: $(DEPS)  ## Create or update the DynamoDB tables (against DYNAMODB_ENDPO
 	$(BIN)/python manage.py createtables
 
 clean:  ## Remove installed environments and build output (keeps .data/, your local tables)
-	rm -rf $(VENV) .venv-lambda node_modules build .java
+	rm -rf $(VENV) .venv-lambda node_modules build .java .chromium
 
 $(VENV)/.installed: requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,4 +57,9 @@ node_modules/.installed: package.json package-lock.json
 # DynamoDB Local needs a Java runtime (17 or later).
 .java:
 	command -v java >/dev/null || (apt-get update && apt-get install -y --no-install-recommends openjdk-17-jre-headless)
+	touch $@
+
+# The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download needs the internet).
+.chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 	touch $@

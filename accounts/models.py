@@ -1,5 +1,8 @@
 """Who the user is: GitHub users, their sessions and their settings, each in its own DynamoDB table."""
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import models
+from django.utils.crypto import salted_hmac
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
@@ -15,7 +18,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from dashboard.dynamo import TableMeta, TableModel, table
 
 
-class User(TableModel):
+class UserRecord(TableModel):
     """A GitHub user who has signed in, keyed by their GitHub user id (logins can be renamed, ids cannot)."""
 
     class Meta(TableMeta):
@@ -31,6 +34,9 @@ class User(TableModel):
     refresh_token_expires_at = UTCDateTimeAttribute(null=True, attr_name="refreshTokenExpiresAt")
     # Bumped by every token refresh; the refresh is a conditional write on it, so only one container wins.
     token_version = NumberAttribute(default=0, attr_name="tokenVersion")
+    # A short lease taken (conditionally) by the one container that refreshes; see accounts/tokens.py.
+    refresh_lease = UnicodeAttribute(null=True, attr_name="refreshLease")
+    refresh_lease_until = UTCDateTimeAttribute(null=True, attr_name="refreshLeaseUntil")
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
 
@@ -86,3 +92,35 @@ class UserSettings(TableModel):
     notifications = NotificationPreferences(default=NotificationPreferences)
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
+
+
+class GitHubUser(AbstractBaseUser):
+    """The signed-in user as Django sees it (`request.user`): built from a UserRecord, never saved (no SQL)."""
+
+    id = models.BigIntegerField(primary_key=True)
+    login = models.CharField(max_length=39, unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    avatar_url = models.URLField(blank=True)
+    password = None
+    # With no last_login field, Django's login() does not try to write one to a database that does not exist.
+    last_login = None
+
+    USERNAME_FIELD = "login"
+
+    class Meta:
+        managed = False
+
+    def __str__(self):
+        return self.login
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.login
+
+    def get_session_auth_hash(self):
+        # Django binds sessions to a hash of the password; these users have none, so bind them to the user id.
+        return salted_hmac("accounts.GitHubUser", str(self.pk), algorithm="sha256").hexdigest()
+
+    @classmethod
+    def from_record(cls, record: UserRecord) -> "GitHubUser":
+        return cls(id=record.user_id, login=record.login, name=record.name or "", avatar_url=record.avatar_url or "")

@@ -5,6 +5,8 @@ only in their environment: `local` and `test` run with no configuration at all, 
 start without the values production needs.
 """
 
+import base64
+import hashlib
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -38,6 +40,15 @@ INSTALLED_APPS = [
     # Before staticfiles, so that dashboard's ASGI `runserver` replaces the WSGI one.
     "dashboard",
     "django.contrib.staticfiles",
+    # auth and contenttypes give request.user, login() and CSRF; their ORM models are never queried.
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.messages",
+    # allauth does the OAuth protocol only; users and tokens are kept in DynamoDB by accounts/.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
     "accounts",
     "runs",
     "webhooks",
@@ -46,8 +57,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.GitHubAuthorizationMiddleware",
+    "dashboard.middleware.PrivateResponsesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -63,6 +80,9 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.theme",
             ],
         },
     },
@@ -88,6 +108,49 @@ DYNAMODB_TABLE_PREFIX = envstr("DYNAMODB_TABLE_PREFIX", f"actions-dashboard-{STA
 DYNAMODB_CONNECT_TIMEOUT = envfloat("DYNAMODB_CONNECT_TIMEOUT", 1.0, minimum=0.05, maximum=10)
 DYNAMODB_READ_TIMEOUT = envfloat("DYNAMODB_READ_TIMEOUT", 2.0, minimum=0.05, maximum=10)
 DYNAMODB_MAX_RETRIES = envint("DYNAMODB_MAX_RETRIES", 1, minimum=0, maximum=5)
+
+# --- Users and sessions -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.GitHubUser"
+AUTHENTICATION_BACKENDS = ["accounts.backends.GitHubBackend"]
+LOGIN_URL = "/auth/github"
+SESSION_ENGINE = "accounts.sessions"
+# An absolute lifetime: a session ends this long after sign-in, however active it is.
+SESSION_COOKIE_AGE = envint("SESSION_LIFETIME_SECONDS", 7 * 24 * 3600, minimum=300, maximum=30 * 24 * 3600)
+# Lax, not Strict: the OAuth callback is a cross-site top-level GET that must carry the session.
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+# `__Host-` cookies need Secure, which plain-HTTP local runs cannot give.
+SESSION_COOKIE_NAME = "__Host-session" if IS_DEPLOYED else "dashboard_session"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if IS_DEPLOYED else "dashboard_csrftoken"
+
+# --- GitHub ------------------------------------------------------------------------------------------------
+# github.com, a GitHub Enterprise Server, or the local simulator (the default for local stages, see ghsim/).
+GITHUB_URL = envstr("GITHUB_URL", "https://github.com" if IS_DEPLOYED else "http://127.0.0.1:8002").rstrip("/")
+GITHUB_API_URL = "https://api.github.com" if GITHUB_URL == "https://github.com" else f"{GITHUB_URL}/api/v3"
+# The simulator's defaults, so local runs need no configuration; deployed stages must bring the real ones.
+GITHUB_CLIENT_ID = envstr("GITHUB_CLIENT_ID", required=IS_DEPLOYED) or "Iv1.local-dashboard"
+GITHUB_CLIENT_SECRET = (
+    envstr("GITHUB_CLIENT_SECRET", required=IS_DEPLOYED) or "ghsim-local-client-secret-not-a-real-secret"
+)
+GITHUB_TIMEOUT = envfloat("GITHUB_TIMEOUT", 5.0, minimum=0.5, maximum=30)
+
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = GITHUB_TIMEOUT
+SOCIALACCOUNT_PROVIDERS = {
+    "github": {
+        "OAUTH_PKCE_ENABLED": True,
+        # allauth computes its GitHub URLs at import: this must be settled before django.setup().
+        **({} if GITHUB_URL == "https://github.com" else {"GITHUB_URL": GITHUB_URL}),
+    }
+}
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "login"
+ACCOUNT_USER_MODEL_EMAIL_FIELD = None
+
+# --- Token encryption --------------------------------------------------------------------------------------
+# Deployed stages seal GitHub tokens with KMS envelope encryption; local stages with a key derived from SECRET_KEY.
+TOKEN_KMS_KEY_ID = envstr("TOKEN_KMS_KEY_ID", required=IS_DEPLOYED)
+TOKEN_LOCAL_KEY = base64.urlsafe_b64encode(hashlib.sha256(f"token-key:{SECRET_KEY}".encode()).digest())
 
 # --- Security ---------------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -117,6 +180,8 @@ LOGGING = {
         # botocore at DEBUG prints request headers, which carry signatures and tokens.
         "botocore": {"level": "WARNING"},
         "pynamodb": {"level": "WARNING"},
+        # allauth logs OAuth errors with the provider's response, which can carry codes and tokens.
+        "allauth": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
     },
 }

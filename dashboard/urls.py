@@ -1,7 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from dashboard import views
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("accounts.urls")),
 ]

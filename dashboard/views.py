@@ -2,6 +2,7 @@ import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -30,3 +31,9 @@ def _describe(error: Exception) -> str:
     if isinstance(error, ClientError):
         return error.response.get("Error", {}).get("Message") or error.response.get("Error", {}).get("Code", "error")
     return str(error)
+
+
+@require_safe
+def home(request):
+    """The front page: a sign-in button, or the signed-in user's dashboard."""
+    return render(request, "dashboard/home.html")

@@ -13,6 +13,7 @@ import compileall
 import fnmatch
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -95,6 +96,17 @@ def precompile() -> None:
             raise SystemExit(f"compileall failed under {path}")
 
 
+def _project_bytecode() -> list[Path]:
+    skip = {".venv", ".venv-lambda", "node_modules", ".git", ".data"}
+    return [cache for cache in ROOT.rglob("__pycache__") if not skip.intersection(cache.relative_to(ROOT).parts)]
+
+
+def forget_precompiled() -> None:
+    """Remove the project's unchecked bytecode: Python would keep running it after the source changes."""
+    for cache in _project_bytecode():
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def zappa_package(stage: str, output: Path) -> None:
     env = {**os.environ, "VIRTUAL_ENV": str(LAMBDA_VENV), "PATH": f"{LAMBDA_VENV / 'bin'}:{os.environ['PATH']}"}
     subprocess.run(
@@ -120,7 +132,10 @@ def build(stage: str) -> Path:
     raw = BUILD / f"zappa-{stage}.zip"
     final = BUILD / f"lambda-app-{stage}.zip"
     precompile()
-    zappa_package(stage, raw)
+    try:
+        zappa_package(stage, raw)
+    finally:
+        forget_precompiled()
     kept, dropped = prune(raw, final)
     raw.unlink()
     size = final.stat().st_size

@@ -13,6 +13,9 @@ PRODUCTION_ENV = {
     "DASHBOARD_STAGE": "prod",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
     "DJANGO_ALLOWED_HOSTS": "dashboard.example.com",
+    "GITHUB_CLIENT_ID": "Iv1.0123456789abcdef",
+    "GITHUB_CLIENT_SECRET": secrets.token_hex(20),
+    "TOKEN_KMS_KEY_ID": "alias/actions-dashboard-tokens",
 }
 
 

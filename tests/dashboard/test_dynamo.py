@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from accounts.models import User
+from accounts.models import UserRecord
 from dashboard.dynamo import shared_client, table_models
 from runs.models import WorkflowRun
 
@@ -22,9 +22,9 @@ def test_it_applies_the_short_timeouts_and_bounded_retries_from_settings(setting
 
 def test_it_round_trips_a_model_through_dynamodb_local(dynamodb):
     now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-    User(user_id=583231, login="octocat", name="The Octocat", created_at=now, updated_at=now).save()
+    UserRecord(user_id=583231, login="octocat", name="The Octocat", created_at=now, updated_at=now).save()
 
-    stored = User.get(583231)
+    stored = UserRecord.get(583231)
 
     assert (stored.login, stored.name, stored.created_at) == ("octocat", "The Octocat", now)
 

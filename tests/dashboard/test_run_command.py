@@ -1,6 +1,5 @@
 """`make run`'s stack: DynamoDB Local with data kept on disk, the tables, and the ASGI server."""
 
-import asyncio
 import json
 import os
 import signal
@@ -10,7 +9,7 @@ import time
 import urllib.request
 
 import pytest
-import websockets
+from websockets.sync.client import connect
 
 from devstack import dynamodb_local
 from devstack.dynamodb_local import free_port, is_answering
@@ -86,14 +85,10 @@ def test_it_serves_the_app_with_tables_created_and_prints_the_url(data_dir):
 
 def test_it_serves_the_websocket_from_the_same_process(data_dir):
     stack = LocalStack(data_dir).start()
-
-    async def ping():
-        async with websockets.connect(f"ws://127.0.0.1:{stack.app_port}/ws", origin=stack.url) as socket:
-            await socket.send(json.dumps({"type": "ping"}))
-            return json.loads(await asyncio.wait_for(socket.recv(), timeout=10))
-
     try:
-        assert asyncio.run(ping()) == {"type": "pong"}
+        with connect(f"ws://127.0.0.1:{stack.app_port}/ws", origin=stack.url, open_timeout=10) as socket:
+            socket.send(json.dumps({"type": "ping"}))
+            assert json.loads(socket.recv(timeout=10)) == {"type": "pong"}
     finally:
         stack.stop()
 

@@ -3,7 +3,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from accounts.models import SessionRecord, User, UserSettings
+from accounts.models import SessionRecord, UserRecord, UserSettings
 from dashboard.dynamo import shared_client, table, table_models
 from dashboard.tables import IndexSpec, SchemaConflict, TableSpec, ensure_table, table_spec
 from realtime.models import Connection
@@ -13,7 +13,7 @@ from webhooks.models import WebhookDelivery
 # The tables of the design, with the keys, indexes and TTL each must have in DynamoDB.
 EXPECTED = {
     SessionRecord: (("sessionId", "S"), None, {"userId-index": (("userId", "N"), ("createdAt", "S"))}, "expiresAt"),
-    User: (("userId", "N"), None, {}, None),
+    UserRecord: (("userId", "N"), None, {}, None),
     UserSettings: (("userId", "N"), None, {}, None),
     WorkflowRun: (
         ("repoId", "S"),
