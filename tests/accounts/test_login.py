@@ -5,7 +5,6 @@ import logging
 import urllib.parse
 
 import boto3
-import pytest
 import requests
 from django.test import Client
 

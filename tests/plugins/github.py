@@ -38,9 +38,8 @@ def _app_key() -> bytes:
 @pytest.fixture
 def github_sim():
     """A fresh GitHub simulator in manual mode at settings.GITHUB_URL."""
-    from ghsim.testing import running_simulator
-
     from dashboard import github
+    from ghsim.testing import running_simulator
 
     with running_simulator(port=_PORT, private_key_pem=_app_key()) as sim:
         yield sim
