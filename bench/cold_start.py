@@ -1,14 +1,14 @@
 """Cold start of the packaged app, and the size of the Lambda zip.
 
-A cold start here is what Lambda pays on a new container: a fresh Python process that imports Zappa's handler
-from the unzipped package and serves one request (GET /healthz, which reads DynamoDB Local). The process runs
+A cold start here is what Lambda pays on a new container: from spawning a fresh Python process to the answer
+of its first request, the process importing Zappa's handler from the unzipped package and serving GET /healthz
+(which reads DynamoDB Local). Interpreter teardown is not counted: a Lambda answers first and lives on. The process runs
 with `-I -S -B`: nothing from the machine's site-packages, and no bytecode written, as on Lambda's read-only
 /var/task. "Without" removes every __pycache__ from the package, which is what Lambda effectively gets from a
 default Zappa package (its 1980 timestamps make shipped bytecode stale).
 """
 
 import json
-import re
 import secrets
 import shutil
 import statistics
@@ -27,7 +27,6 @@ COMMAND = "make bench-cold-start"
 
 SCRIPT = """
 import json, os, sys, time
-started = time.perf_counter()
 os.chdir(sys.argv[1])
 sys.path.insert(0, sys.argv[1])
 from handler import lambda_handler
@@ -39,7 +38,7 @@ event = {
     "isBase64Encoded": False,
 }
 response = lambda_handler(event, None)
-print(json.dumps({"status": response["statusCode"], "ms": (time.perf_counter() - started) * 1000}))
+print(json.dumps({"status": response["statusCode"], "answered_at": time.time()}))
 """
 
 
@@ -49,15 +48,17 @@ def _unpack(zip_path: Path, target: Path, *, endpoint: str, keep_bytecode: bool)
     if not keep_bytecode:
         for cache in list(target.rglob("__pycache__")):
             shutil.rmtree(cache)
-    # Point the packaged stage at the local DynamoDB, and give it the secret SSM would supply on AWS.
+    # Point the packaged stage at the local DynamoDB, and give it the values SSM would supply on AWS.
     settings = target / "zappa_settings.py"
+    supplied = {
+        "DYNAMODB_ENDPOINT_URL": endpoint,
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "GITHUB_CLIENT_ID": "Iv1.bench",
+        "GITHUB_CLIENT_SECRET": secrets.token_hex(20),
+        "TOKEN_KMS_KEY_ID": "alias/bench",
+    }
     text = settings.read_text()
-    text = re.sub(
-        r"ENVIRONMENT_VARIABLES=\{",
-        "ENVIRONMENT_VARIABLES={"
-        f"'DYNAMODB_ENDPOINT_URL': '{endpoint}', 'DJANGO_SECRET_KEY': '{secrets.token_urlsafe(50)}', ",
-        text,
-    )
+    text = text.replace("ENVIRONMENT_VARIABLES={", "ENVIRONMENT_VARIABLES={" + repr(supplied)[1:-1] + ", ", 1)
     text = text.replace("'DASHBOARD_SSM_PATH': '/actions-dashboard/dev/'", "'DASHBOARD_SSM_PATH': ''")
     settings.write_text(text)
 
@@ -65,7 +66,7 @@ def _unpack(zip_path: Path, target: Path, *, endpoint: str, keep_bytecode: bool)
 def _cold_starts(directory: Path) -> list[float]:
     timings = []
     for _ in range(RUNS):
-        started = time.perf_counter()
+        spawned_at = time.time()
         result = subprocess.run(
             [sys.executable, "-I", "-S", "-B", "-c", SCRIPT, str(directory)],
             capture_output=True,
@@ -73,13 +74,13 @@ def _cold_starts(directory: Path) -> list[float]:
             timeout=120,
             check=False,
         )
-        elapsed = (time.perf_counter() - started) * 1000
         outcome = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else None
         if not outcome or outcome["status"] != 200:
             raise RuntimeError(
                 f"the packaged app did not serve /healthz: {result.stdout[-2000:]}{result.stderr[-2000:]}"
             )
-        timings.append(elapsed)
+        # Until the answer is ready, not until the process exits: a Lambda answers, then lives on.
+        timings.append((outcome["answered_at"] - spawned_at) * 1000)
     return timings
 
 

@@ -7,6 +7,7 @@ start without the values production needs.
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -133,6 +134,22 @@ GITHUB_CLIENT_SECRET = (
     envstr("GITHUB_CLIENT_SECRET", required=IS_DEPLOYED) or "ghsim-local-client-secret-not-a-real-secret"
 )
 GITHUB_TIMEOUT = envfloat("GITHUB_TIMEOUT", 5.0, minimum=0.5, maximum=30)
+# The App itself, for installation tokens (server-side reads): its id and its private key (PEM, from SSM when
+# deployed; locally the simulator writes its key to a file).
+GITHUB_APP_ID = envint("GITHUB_APP_ID", 1, minimum=1)
+GITHUB_APP_PRIVATE_KEY = envstr("GITHUB_APP_PRIVATE_KEY", required=IS_DEPLOYED)
+GITHUB_APP_PRIVATE_KEY_PATH = envstr(
+    "GITHUB_APP_PRIVATE_KEY_PATH", str(BASE_DIR / ".data" / "ghsim" / "app-private-key.pem")
+)
+if GITHUB_APP_PRIVATE_KEY and "-----BEGIN" not in GITHUB_APP_PRIVATE_KEY:
+    raise ImproperlyConfigured("GITHUB_APP_PRIVATE_KEY must be the App's private key in PEM form.")
+if IS_DEPLOYED and "GITHUB_APP_ID" not in os.environ:
+    raise ImproperlyConfigured("The environment variable GITHUB_APP_ID must be set.")
+# Webhook signatures; the previous secret is accepted too while a new one is rolled out.
+GITHUB_WEBHOOK_SECRET = (
+    envstr("GITHUB_WEBHOOK_SECRET", required=IS_DEPLOYED) or "ghsim-local-webhook-secret-not-a-real-secret"
+)
+GITHUB_WEBHOOK_SECRET_PREVIOUS = envstr("GITHUB_WEBHOOK_SECRET_PREVIOUS")
 
 SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
 SOCIALACCOUNT_QUERY_EMAIL = False

@@ -16,6 +16,9 @@ PRODUCTION_ENV = {
     "GITHUB_CLIENT_ID": "Iv1.0123456789abcdef",
     "GITHUB_CLIENT_SECRET": secrets.token_hex(20),
     "TOKEN_KMS_KEY_ID": "alias/actions-dashboard-tokens",
+    "GITHUB_APP_ID": "123456",
+    "GITHUB_APP_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nnot a key, only its shape\n-----END PRIVATE KEY-----\n",
+    "GITHUB_WEBHOOK_SECRET": secrets.token_hex(20),
 }
 
 

@@ -9,6 +9,7 @@ import time
 import urllib.request
 
 import pytest
+import requests
 from websockets.sync.client import connect
 
 from devstack import dynamodb_local
@@ -21,6 +22,7 @@ STARTUP_LIMIT = 90  # seconds; a generous bound so a slow CI machine fails loudl
 class LocalStack:
     def __init__(self, data_dir, *, app_port=None, dynamodb_port=None):
         self.app_port, self.dynamodb_port = app_port or free_port(), dynamodb_port or free_port()
+        self.ghsim_port = free_port()
         self.url = f"http://127.0.0.1:{self.app_port}"
         self.dynamodb_endpoint = f"http://127.0.0.1:{self.dynamodb_port}"
         self.env = {
@@ -28,6 +30,7 @@ class LocalStack:
             "DASHBOARD_RUN_ADDRESS": f"127.0.0.1:{self.app_port}",
             "DASHBOARD_RUN_DYNAMODB_PORT": str(self.dynamodb_port),
             "DASHBOARD_RUN_DATA_DIR": str(data_dir),
+            "DASHBOARD_RUN_GHSIM_PORT": str(self.ghsim_port),
             "DYNAMODB_TABLE_PREFIX": "runtest-",
         }
         self.output: list[str] = []
@@ -81,6 +84,21 @@ def test_it_serves_the_app_with_tables_created_and_prints_the_url(data_dir):
     finally:
         stack.stop()
     assert not is_answering(stack.dynamodb_endpoint), "DynamoDB Local was left running"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{stack.ghsim_port}/_sim/health", timeout=2)
+
+
+def test_it_signs_in_as_the_demo_user_by_following_redirects(data_dir):
+    stack = LocalStack(data_dir).start()
+    try:
+        browser = requests.Session()
+        landed = browser.get(f"{stack.url}/auth/github", timeout=30)
+
+        assert landed.url == f"{stack.url}/"
+        assert 'data-testid="user-name">Alice Archer<' in landed.text
+        assert "GitHub simulator is up. Sign in as its demo user, alice" in "".join(stack.output)
+    finally:
+        stack.stop()
 
 
 def test_it_serves_the_websocket_from_the_same_process(data_dir):

@@ -27,6 +27,9 @@ def test_it_runs_locally_with_no_configuration(run_manage):
         ("DASHBOARD_STAGE", "staging", "DASHBOARD_STAGE must be one of local, test, dev, prod, not 'staging'"),
         ("DJANGO_DEBUG", "perhaps", "DJANGO_DEBUG must be a boolean"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR"),
+        ("GITHUB_APP_ID", "my-app", "GITHUB_APP_ID must be a whole number, not 'my-app'"),
+        ("GITHUB_APP_PRIVATE_KEY", "ghp_notakey", "GITHUB_APP_PRIVATE_KEY must be the App's private key in PEM form"),
+        ("SESSION_LIFETIME_SECONDS", "60", "SESSION_LIFETIME_SECONDS must be at least 300"),
     ],
 )
 def test_it_refuses_to_start_on_a_malformed_value(run_manage, name, value, message):
@@ -37,7 +40,19 @@ def test_it_refuses_to_start_on_a_malformed_value(run_manage, name, value, messa
     assert message in result.stderr
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "GITHUB_CLIENT_ID",
+        "GITHUB_CLIENT_SECRET",
+        "GITHUB_APP_ID",
+        "GITHUB_APP_PRIVATE_KEY",
+        "GITHUB_WEBHOOK_SECRET",
+        "TOKEN_KMS_KEY_ID",
+    ],
+)
 def test_it_refuses_to_start_in_production_without_a_required_value(run_manage, missing):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
 
