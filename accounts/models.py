@@ -37,6 +37,11 @@ class UserRecord(TableModel):
     # A short lease taken (conditionally) by the one container that refreshes; see accounts/tokens.py.
     refresh_lease = UnicodeAttribute(null=True, attr_name="refreshLease")
     refresh_lease_until = UTCDateTimeAttribute(null=True, attr_name="refreshLeaseUntil")
+    # The repositories the user may see (JSON), as GitHub last said through the user's own token, with when and
+    # under which visibility epoch (installation events bump it, which makes every cached copy stale at once).
+    visible_repos = UnicodeAttribute(null=True, attr_name="visibleRepos")
+    visible_at = UTCDateTimeAttribute(null=True, attr_name="visibleAt")
+    visibility_epoch = NumberAttribute(null=True, attr_name="visibilityEpoch")
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
 
@@ -123,4 +128,6 @@ class GitHubUser(AbstractBaseUser):
 
     @classmethod
     def from_record(cls, record: UserRecord) -> "GitHubUser":
-        return cls(id=record.user_id, login=record.login, name=record.name or "", avatar_url=record.avatar_url or "")
+        user = cls(id=record.user_id, login=record.login, name=record.name or "", avatar_url=record.avatar_url or "")
+        user.record = record  # what the request already read, so views need not read it again
+        return user

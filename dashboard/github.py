@@ -1,11 +1,15 @@
-"""The one GitHub client: REST calls and OAuth token refresh, on `requests`, against settings.GITHUB_API_URL.
+"""The one GitHub client: REST calls, App authentication and OAuth token refresh, on `requests`.
 
 Timeouts are set once, here. Only idempotent GETs are retried, and only on 5xx and timeouts, with backoff.
-Failures callers handle become named exceptions; a response body becomes a plain dict or list at this boundary.
+Rate limits are respected: once GitHub says a credential is limited, nothing more is sent with it until the
+reset (other containers learn it from DynamoDB). Conditional requests reuse stored ETags, so unchanged data
+costs nothing. Failures callers handle become named exceptions; a body becomes a plain dict or list here.
 REST reference: https://docs.github.com/en/rest
 """
 
+import hashlib
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +38,13 @@ class GitHubError(Exception):
 
 class BadCredentials(GitHubError):
     """401: the token is unknown, expired or revoked."""
+
+
+class AppCredentialsRejected(GitHubError):
+    """401 for the App's own JWT or an installation token: the cached one is dropped, the next call gets a new one.
+
+    Distinct from BadCredentials on purpose: only a user token's 401 means the user's authorization has ended.
+    """
 
 
 class NotFound(GitHubError):
@@ -116,8 +127,88 @@ def raise_for_status(response: requests.Response) -> None:
     raise GitHubError(message, status=status)
 
 
-def _send(method: str, url: str, *, token: str, **kwargs) -> requests.Response:
+# --- Rate limits ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Budget:
+    """What GitHub last said about one credential's rate limit."""
+
+    remaining: int | None = None
+    limit: int | None = None
+    reset_at: datetime | None = None
+    blocked_until: datetime | None = None
+    checked_shared: bool = False  # whether this container has read what other containers know
+
+    def as_json(self) -> dict:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "remaining": self.remaining,
+            "limit": self.limit,
+            "reset_at": iso(self.reset_at),
+            "blocked_until": iso(self.blocked_until),
+        }
+
+
+_budgets: dict[str, Budget] = {}
+_budgets_lock = threading.Lock()
+
+
+def budget(identity: str) -> Budget:
+    """The rate-limit budget of one credential (`user:<id>`, `installation:<id>`, `app`), as last seen."""
+    with _budgets_lock:
+        return _budgets.setdefault(identity, Budget())
+
+
+def _shared_block(identity: str) -> datetime | None:
+    from dashboard.models import GitHubState
+
+    try:
+        return GitHubState.get(f"budget#{identity}").blocked_until
+    except GitHubState.DoesNotExist:
+        return None
+
+
+def _check_budget(identity: str) -> None:
+    """Refuse to send while the credential is rate limited, here or (as another container found) elsewhere."""
+    current = budget(identity)
+    if not current.checked_shared:
+        current.blocked_until = max(filter(None, [current.blocked_until, _shared_block(identity)]), default=None)
+        current.checked_shared = True
+    if current.blocked_until and current.blocked_until > datetime.now(UTC):
+        raise RateLimited(
+            f"rate limited until {current.blocked_until.isoformat()}", status=429, retry_at=current.blocked_until
+        )
+
+
+def _note_budget(identity: str, response: requests.Response) -> None:
+    headers = response.headers
+    current = budget(identity)
+    if headers.get("x-ratelimit-remaining", "").isdigit():
+        current.remaining = int(headers["x-ratelimit-remaining"])
+    if headers.get("x-ratelimit-limit", "").isdigit():
+        current.limit = int(headers["x-ratelimit-limit"])
+    if headers.get("x-ratelimit-reset", "").isdigit():
+        current.reset_at = datetime.fromtimestamp(int(headers["x-ratelimit-reset"]), UTC)
+
+
+def _block(identity: str, until: datetime) -> None:
+    from dashboard.models import GitHubState
+
+    budget(identity).blocked_until = until
+    GitHubState(key=f"budget#{identity}", blocked_until=until, updated_at=datetime.now(UTC), expires_at=until).save()
+    logger.warning("GitHub rate limit for %s: nothing will be sent until %s", identity, until.isoformat())
+
+
+# --- Transport ---------------------------------------------------------------------------------------------------
+
+
+def _send(method: str, url: str, *, token: str, identity: str | None = None, **kwargs) -> requests.Response:
     headers = {"Accept": "application/vnd.github+json", "Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+    if identity:
+        _check_budget(identity)
     attempts = GET_ATTEMPTS if method == "GET" else 1
     for attempt in range(1, attempts + 1):
         try:
@@ -125,8 +216,20 @@ def _send(method: str, url: str, *, token: str, **kwargs) -> requests.Response:
         except requests.RequestException as error:
             failure: GitHubError = GitHubUnavailable(f"GitHub did not answer: {type(error).__name__}")
         else:
+            if identity:
+                _note_budget(identity, response)
             if response.status_code < 500:
-                raise_for_status(response)
+                try:
+                    raise_for_status(response)
+                except RateLimited as limited:
+                    if identity:
+                        _block(identity, limited.retry_at)
+                    raise
+                except BadCredentials as refused:
+                    if identity and not identity.startswith("user:"):
+                        _forget_app_token(identity)
+                        raise AppCredentialsRejected(str(refused), status=401) from refused
+                    raise
                 return response
             failure = GitHubUnavailable(_message(response), status=response.status_code)
         if attempt < attempts:
@@ -139,18 +242,49 @@ def api_url(path: str) -> str:
     return path if path.startswith("http") else f"{settings.GITHUB_API_URL}{path}"
 
 
-def get(path: str, *, token: str, params: dict | None = None) -> dict | list:
+def get(path: str, *, token: str, identity: str | None = None, params: dict | None = None) -> dict | list:
     """One GET of a REST resource."""
-    return _send("GET", api_url(path), token=token, params=params).json()
+    return _send("GET", api_url(path), token=token, identity=identity, params=params).json()
 
 
-def post(path: str, *, token: str, json: dict | None = None) -> dict | None:
+@dataclass(frozen=True)
+class Page:
+    body: dict | list
+    next_url: str | None
+
+
+def get_if_changed(path: str, *, token: str, identity: str, params: dict | None = None) -> Page | None:
+    """A GET sent with the ETag of the last answer; None when GitHub says 304 (which costs no rate limit).
+
+    https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate
+    """
+    from dashboard.models import ETAG_RETENTION, GitHubState
+
+    url = api_url(path)
+    key = "etag#" + hashlib.sha256(f"{identity}|{url}|{sorted((params or {}).items())}".encode()).hexdigest()
+    try:
+        etag = GitHubState.get(key).etag
+    except GitHubState.DoesNotExist:
+        etag = None
+    headers = {"If-None-Match": etag} if etag else {}
+    response = _send("GET", url, token=token, identity=identity, params=params, headers=headers)
+    if response.status_code == 304:
+        return None
+    if response.headers.get("etag"):
+        now = datetime.now(UTC)
+        GitHubState(key=key, etag=response.headers["etag"], updated_at=now, expires_at=now + ETAG_RETENTION).save()
+    return Page(response.json(), response.links.get("next", {}).get("url"))
+
+
+def post(path: str, *, token: str, identity: str | None = None, json: dict | None = None) -> dict | None:
     """One POST; never retried, since GitHub may have acted on a request whose answer was lost."""
-    response = _send("POST", api_url(path), token=token, json=json)
+    response = _send("POST", api_url(path), token=token, identity=identity, json=json)
     return response.json() if response.content else None
 
 
-def paginate(path: str, *, token: str, key: str | None = None, params: dict | None = None) -> Iterator[dict]:
+def paginate(
+    path: str, *, token: str, identity: str | None = None, key: str | None = None, params: dict | None = None
+) -> Iterator[dict]:
     """Every item of a list endpoint, following `Link: rel="next"` (never building page URLs by hand).
 
     `key` names the list inside an object response (`repositories`, `workflow_runs`, ...).
@@ -158,12 +292,99 @@ def paginate(path: str, *, token: str, key: str | None = None, params: dict | No
     """
     url: str | None = api_url(path)
     params = {"per_page": 100, **(params or {})}
+    yield from _pages(url, token=token, identity=identity, key=key, params=params)
+
+
+def _pages(
+    url: str | None, *, token: str, identity: str | None, key: str | None, params: dict | None
+) -> Iterator[dict]:
     while url:
-        response = _send("GET", url, token=token, params=params)
+        response = _send("GET", url, token=token, identity=identity, params=params)
         body = response.json()
         yield from (body[key] if key else body)
         url = response.links.get("next", {}).get("url")
         params = None  # the next link carries them
+
+
+# --- GitHub App authentication -----------------------------------------------------------------------------------
+
+JWT_LIFETIME = timedelta(minutes=9)  # GitHub allows 10; a little less absorbs clock drift
+TOKEN_REUSE_MARGIN = timedelta(minutes=5)
+_app_tokens: dict[str, tuple[datetime, str]] = {}
+_app_tokens_lock = threading.Lock()
+
+
+def _private_key() -> str:
+    if settings.GITHUB_APP_PRIVATE_KEY:
+        return settings.GITHUB_APP_PRIVATE_KEY
+    try:
+        with open(settings.GITHUB_APP_PRIVATE_KEY_PATH) as key_file:
+            return key_file.read()
+    except OSError as error:
+        raise GitHubError(
+            f"no GitHub App private key: set GITHUB_APP_PRIVATE_KEY, or start the simulator ({error.strerror})"
+        ) from error
+
+
+def _cached(key: str, make) -> str:
+    now = datetime.now(UTC)
+    with _app_tokens_lock:
+        cached = _app_tokens.get(key)
+        if cached and cached[0] - TOKEN_REUSE_MARGIN > now:
+            return cached[1]
+    expires_at, value = make(now)
+    with _app_tokens_lock:
+        _app_tokens[key] = (expires_at, value)
+    return value
+
+
+def app_jwt() -> str:
+    """A JWT that authenticates as the App itself, cached until shortly before it expires.
+
+    https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app
+    """
+    import jwt
+
+    def make(now: datetime) -> tuple[datetime, str]:
+        claims = {"iat": int((now - timedelta(seconds=60)).timestamp()), "exp": int((now + JWT_LIFETIME).timestamp())}
+        claims["iss"] = str(settings.GITHUB_APP_ID)
+        # Cached for less than its lifetime: the reuse margin keeps 4 of its 9 minutes in hand.
+        return now + JWT_LIFETIME, jwt.encode(claims, _private_key(), algorithm="RS256")
+
+    return _cached("app", make)
+
+
+def installation_token(installation_id: int) -> str:
+    """An installation access token (1 hour), cached until 5 minutes before it expires.
+
+    https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app
+    """
+
+    def make(now: datetime) -> tuple[datetime, str]:
+        path = f"/app/installations/{installation_id}/access_tokens"
+        body = post(path, token=app_jwt(), identity="app")
+        expires_at = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
+        return expires_at, body["token"]
+
+    return _cached(f"installation:{installation_id}", make)
+
+
+def _forget_app_token(identity: str) -> None:
+    with _app_tokens_lock:
+        _app_tokens.pop(identity, None)
+
+
+def paginate_rest(next_url: str | None, *, token: str, identity: str | None, key: str | None) -> Iterator[dict]:
+    """The items of the pages after a first one fetched by `get_if_changed`."""
+    yield from _pages(next_url, token=token, identity=identity, key=key, params=None)
+
+
+def forget_process_state() -> None:
+    """Drop what this process remembers: cached App credentials and rate-limit budgets (tests, new container)."""
+    with _app_tokens_lock:
+        _app_tokens.clear()
+    with _budgets_lock:
+        _budgets.clear()
 
 
 # --- Typed calls ---------------------------------------------------------------------------------------------
@@ -180,15 +401,17 @@ class Repository:
     can_write: bool
 
 
-def user_installations(token: str) -> list[dict]:
+def user_installations(token: str, *, identity: str | None = None) -> list[dict]:
     """Installations of our GitHub App that the user can access.
 
     https://docs.github.com/en/rest/apps/installations#list-app-installations-accessible-to-the-user-access-token
     """
-    return list(paginate("/user/installations", token=token, key="installations"))
+    return list(paginate("/user/installations", token=token, identity=identity, key="installations"))
 
 
-def user_installation_repositories(token: str, installation_id: int) -> list[Repository]:
+def user_installation_repositories(
+    token: str, installation_id: int, *, identity: str | None = None
+) -> list[Repository]:
     """Repositories of one installation that the user can access.
 
     https://docs.github.com/en/rest/apps/installations#list-repositories-accessible-to-the-user-access-token
@@ -204,15 +427,15 @@ def user_installation_repositories(token: str, installation_id: int) -> list[Rep
             installation_id=installation_id,
             can_write=bool(repo.get("permissions", {}).get("push")),
         )
-        for repo in paginate(path, token=token, key="repositories")
+        for repo in paginate(path, token=token, identity=identity, key="repositories")
     ]
 
 
-def user_repositories(token: str) -> list[Repository]:
+def user_repositories(token: str, *, identity: str | None = None) -> list[Repository]:
     """Every repository the user can see through our App: the user's access intersected with the App's."""
     repos: dict[str, Repository] = {}
-    for installation in user_installations(token):
-        for repo in user_installation_repositories(token, installation["id"]):
+    for installation in user_installations(token, identity=identity):
+        for repo in user_installation_repositories(token, installation["id"], identity=identity):
             repos[repo.full_name] = repo
     return sorted(repos.values(), key=lambda repo: repo.full_name.lower())
 

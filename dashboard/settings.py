@@ -151,6 +151,12 @@ GITHUB_WEBHOOK_SECRET = (
 )
 GITHUB_WEBHOOK_SECRET_PREVIOUS = envstr("GITHUB_WEBHOOK_SECRET_PREVIOUS")
 
+# --- Runs ----------------------------------------------------------------------------------------------------------
+# How far back a repository's runs are loaded the first time it is shown.
+RUNS_BACKFILL_DAYS = envint("RUNS_BACKFILL_DAYS", 30, minimum=1, maximum=90)
+# Reconciliation re-reads runs still unfinished this long after their last update.
+RECONCILE_AFTER_MINUTES = envint("RECONCILE_AFTER_MINUTES", 10, minimum=1, maximum=24 * 60)
+
 SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
 SOCIALACCOUNT_QUERY_EMAIL = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = GITHUB_TIMEOUT

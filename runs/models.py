@@ -44,14 +44,21 @@ class WorkflowRun(TableModel):
     run_id = NumberAttribute(range_key=True, attr_name="runId")
     workflow_id = NumberAttribute(null=True, attr_name="workflowId")
     workflow_name = UnicodeAttribute(null=True, attr_name="workflowName")
+    name = UnicodeAttribute(null=True)
+    display_title = UnicodeAttribute(null=True, attr_name="displayTitle")
     status = UnicodeAttribute()
     conclusion = UnicodeAttribute(null=True)
     active_status = UnicodeAttribute(null=True, attr_name="activeStatus")
+    # The merge order of this state (attempt, status rank, updated_at): only a later state replaces it.
+    order = UnicodeAttribute(null=True, attr_name="ord")
     head_branch = UnicodeAttribute(null=True, attr_name="headBranch")
+    default_branch = UnicodeAttribute(null=True, attr_name="defaultBranch")
     head_sha = UnicodeAttribute(null=True, attr_name="headSha")
     commit_message = UnicodeAttribute(null=True, attr_name="commitMessage")
     event = UnicodeAttribute(null=True)
     actor_login = UnicodeAttribute(null=True, attr_name="actorLogin")
+    actor_type = UnicodeAttribute(null=True, attr_name="actorType")
+    pull_requests = ListAttribute(of=NumberAttribute, default=list, attr_name="pullRequests")
     run_number = NumberAttribute(null=True, attr_name="runNumber")
     run_attempt = NumberAttribute(default=1, attr_name="runAttempt")
     created_at = UTCDateTimeAttribute(null=True, attr_name="createdAt")
@@ -59,6 +66,9 @@ class WorkflowRun(TableModel):
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
     completed_at = UTCDateTimeAttribute(null=True, attr_name="completedAt")
     html_url = UnicodeAttribute(null=True, attr_name="htmlUrl")
+    # The App installation that can read this run again (reconciliation uses its token).
+    installation_id = NumberAttribute(null=True, attr_name="installationId")
+    jobs_fetched_at = UTCDateTimeAttribute(null=True, attr_name="jobsFetchedAt")
     expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")
 
     active = ActiveRunsIndex()
@@ -83,10 +93,12 @@ class WorkflowJob(TableModel):
 
     run_key = UnicodeAttribute(hash_key=True, attr_name="runKey")
     job_id = NumberAttribute(range_key=True, attr_name="jobId")
+    run_id = NumberAttribute(null=True, attr_name="runId")
     run_attempt = NumberAttribute(default=1, attr_name="runAttempt")
     name = UnicodeAttribute()
     status = UnicodeAttribute()
     conclusion = UnicodeAttribute(null=True)
+    order = UnicodeAttribute(null=True, attr_name="ord")
     started_at = UTCDateTimeAttribute(null=True, attr_name="startedAt")
     completed_at = UTCDateTimeAttribute(null=True, attr_name="completedAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
@@ -95,3 +107,16 @@ class WorkflowJob(TableModel):
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     steps = ListAttribute(of=Step, default=list)
     expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")
+
+
+class RepoSummary(TableModel):
+    """Per repository, the latest run of each workflow on the default branch, for the overview in one read.
+
+    Each workflow's latest run is a map attribute `wf_<workflowId>`, written by a conditional update
+    (runs/cache.py) so that an older run never replaces a newer one; the model declares only the key.
+    """
+
+    class Meta(TableMeta):
+        table_name = table("repo-summaries")
+
+    repo_id = UnicodeAttribute(hash_key=True, attr_name="repoId")

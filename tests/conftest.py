@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The app's own settings: a subprocess gets only the ones a test gives it, not the test run's.
+OWN_SETTINGS = ("DJANGO_", "DASHBOARD_", "GITHUB_", "TOKEN_")
 
 # What a deployed stage needs at the least; tests start from this and break one value at a time.
 PRODUCTION_ENV = {
@@ -27,7 +29,7 @@ def run_manage():
     """Run `manage.py` in a fresh process with exactly the given environment on top of a clean one."""
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-        base = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DASHBOARD_"))}
+        base = {key: value for key, value in os.environ.items() if not key.startswith(OWN_SETTINGS)}
         return subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,

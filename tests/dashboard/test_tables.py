@@ -5,9 +5,10 @@ from django.core.management import call_command
 
 from accounts.models import SessionRecord, UserRecord, UserSettings
 from dashboard.dynamo import shared_client, table, table_models
+from dashboard.models import GitHubState
 from dashboard.tables import IndexSpec, SchemaConflict, TableSpec, ensure_table, table_spec
 from realtime.models import Connection
-from runs.models import WorkflowJob, WorkflowRun
+from runs.models import RepoSummary, WorkflowJob, WorkflowRun
 from webhooks.models import WebhookDelivery
 
 # The tables of the design, with the keys, indexes and TTL each must have in DynamoDB.
@@ -24,6 +25,8 @@ EXPECTED = {
     WorkflowJob: (("runKey", "S"), ("jobId", "N"), {}, "expiresAt"),
     Connection: (("connectionId", "S"), None, {"userId-index": (("userId", "N"), ("connectedAt", "S"))}, "expiresAt"),
     WebhookDelivery: (("deliveryId", "S"), None, {}, "expiresAt"),
+    RepoSummary: (("repoId", "S"), None, {}, None),
+    GitHubState: (("key", "S"), None, {}, "expiresAt"),
 }
 
 

@@ -20,8 +20,16 @@ _PORT = free_port()
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     os.environ["GITHUB_URL"] = f"http://127.0.0.1:{_PORT}"
-    for name in ("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_TIMEOUT", "GITHUB_WEBHOOK_SECRET"):
+    for name in (
+        "GITHUB_CLIENT_ID",
+        "GITHUB_CLIENT_SECRET",
+        "GITHUB_TIMEOUT",
+        "GITHUB_WEBHOOK_SECRET",
+        "GITHUB_APP_ID",
+    ):
         os.environ.pop(name, None)
+    # The App's private key, as the simulator in the tests uses it.
+    os.environ["GITHUB_APP_PRIVATE_KEY"] = _app_key().decode()
 
 
 @cache
@@ -41,7 +49,9 @@ def github_sim():
     from dashboard import github
     from ghsim.testing import running_simulator
 
-    with running_simulator(port=_PORT, private_key_pem=_app_key()) as sim:
+    github.forget_process_state()
+    # The app signs its JWTs with the wall clock; the simulator checks them against the same clock.
+    with running_simulator(port=_PORT, private_key_pem=_app_key(), jwt_clock="wall") as sim:
         yield sim
     # Pooled keep-alive connections belong to this simulator; the next test's must get new ones.
     github._session.close()

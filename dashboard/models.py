@@ -1,0 +1,27 @@
+"""What the GitHub client remembers between requests and across containers."""
+
+from datetime import timedelta
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+
+from dashboard.dynamo import TableMeta, TableModel, table
+
+# ETags are worth keeping while the data they stand for might still be asked for again.
+ETAG_RETENTION = timedelta(days=7)
+
+
+class GitHubState(TableModel):
+    """One small fact about GitHub, by key: `etag#<identity>#<url>`, `budget#<identity>`, or `visibility-epoch`."""
+
+    class Meta(TableMeta):
+        table_name = table("github-state")
+
+    key = UnicodeAttribute(hash_key=True)
+    etag = UnicodeAttribute(null=True)
+    remaining = NumberAttribute(null=True)
+    limit = NumberAttribute(null=True)
+    reset_at = UTCDateTimeAttribute(null=True, attr_name="resetAt")
+    blocked_until = UTCDateTimeAttribute(null=True, attr_name="blockedUntil")
+    epoch = NumberAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True, attr_name="updatedAt")
+    expires_at = TTLAttribute(null=True, attr_name="expiresAt")

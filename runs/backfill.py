@@ -1,0 +1,96 @@
+"""Loading a repository's recent runs the first time it is shown; later views read DynamoDB only."""
+
+import itertools
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+
+from dashboard import github
+from dashboard.dynamo import shared_client
+from runs.cache import JobState, MalformedRun, RunState, job_record, run_record
+from runs.models import RepoSummary, WorkflowRun
+from runs.visibility import RepoAccess
+
+logger = logging.getLogger(__name__)
+PARALLEL_REPOS = 8
+
+
+def installation_identity(installation_id: int) -> str:
+    return f"installation:{installation_id}"
+
+
+def repo_backfill(access: RepoAccess) -> int:
+    """Store the runs created within the backfill window; return how many changed.
+
+    One request per 100 runs. The first page is asked for with its last ETag: when GitHub answers 304 nothing
+    changed, and the refresh cost nothing against the rate limit.
+    """
+    token = github.installation_token(access.installation_id)
+    identity = installation_identity(access.installation_id)
+    since = (datetime.now(UTC) - timedelta(days=settings.RUNS_BACKFILL_DAYS)).date().isoformat()
+    params = {"created": f">={since}", "per_page": 100}
+    path = f"/repos/{access.full_name}/actions/runs"
+    first = github.get_if_changed(path, token=token, identity=identity, params=params)
+    changed = 0
+    if first is not None:
+        rest = github.paginate_rest(first.next_url, token=token, identity=identity, key="workflow_runs")
+        for run in itertools.chain(first.body["workflow_runs"], rest):
+            try:
+                state = RunState.from_github(run)
+            except MalformedRun as error:
+                logger.warning("backfill %s: skipped a run: %s", access.full_name, error)
+                continue
+            changed += run_record(state, installation_id=access.installation_id)
+    shared_client().update_item(
+        TableName=RepoSummary.Meta.table_name,
+        Key={"repoId": {"S": access.full_name}},
+        UpdateExpression="SET backfilledAt = :now",
+        ExpressionAttributeValues={":now": {"S": datetime.now(UTC).isoformat()}},
+    )
+    return changed
+
+
+def repos_backfill(accesses: list[RepoAccess]) -> dict[str, str]:
+    """Backfill several repositories at once; return the ones that failed, with why."""
+    failed: dict[str, str] = {}
+
+    def one(access: RepoAccess) -> None:
+        try:
+            repo_backfill(access)
+        except github.GitHubError as error:  # BadCredentials here can only be the App's, never the user's
+            failed[access.full_name] = str(error) or type(error).__name__
+
+    with ThreadPoolExecutor(max_workers=PARALLEL_REPOS) as pool:
+        list(pool.map(one, accesses))
+    return failed
+
+
+def run_fetch(access: RepoAccess, run_id: int) -> bool:
+    """Read one run from GitHub into the cache (a run asked for before any webhook or backfill brought it)."""
+    body = github.get(
+        f"/repos/{access.full_name}/actions/runs/{run_id}",
+        token=github.installation_token(access.installation_id),
+        identity=installation_identity(access.installation_id),
+    )
+    state = RunState.from_github(body)
+    if state.repo_id != access.full_name:
+        raise github.NotFound("the run belongs to another repository", status=404)
+    return run_record(state, installation_id=access.installation_id)
+
+
+def run_jobs_fetch(run: WorkflowRun) -> None:
+    """Load a run's jobs and steps once, when no webhook has brought them; later views read DynamoDB."""
+    installation_id = run.installation_id
+    if installation_id is None:
+        return
+    for job in github.paginate(
+        f"/repos/{run.repo_id}/actions/runs/{run.run_id}/jobs",
+        token=github.installation_token(installation_id),
+        identity=installation_identity(installation_id),
+        key="jobs",
+        params={"filter": "all"},
+    ):
+        job_record(JobState.from_github(job, repo_id=run.repo_id))
+    run.update(actions=[WorkflowRun.jobs_fetched_at.set(datetime.now(UTC))])

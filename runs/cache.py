@@ -1,0 +1,382 @@
+"""The run cache's one rule: a state is stored only if it is later than what is stored.
+
+GitHub's webhooks arrive out of order and twice, and API reads race them. "Last event wins" leaves runs stuck
+`in_progress`. So every state carries an order — (attempt, status rank, updated_at) — and is written with one
+conditional put that succeeds only when nothing, or an earlier state, is stored. Two writers racing cannot
+interleave, a duplicate changes nothing, `completed` never falls back, and a re-run (a higher attempt) moves on.
+Webhooks and API backfill both go through here.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import PutError, TransactWriteError
+
+from dashboard.dynamo import shared_client
+from runs.models import RETENTION, RepoSummary, Step, WorkflowJob, WorkflowRun
+
+# GitHub's statuses, by how far along they are. Ranks are FINDINGS' rule (queued and waiting < in_progress <
+# completed); the sub-rank only breaks exact ties of updated_at (1-second resolution) in lifecycle order.
+RUN_RANK = {
+    "requested": 1,
+    "pending": 1,
+    "queued": 1,
+    "waiting": 1,
+    "action_required": 1,
+    "in_progress": 2,
+    "completed": 3,
+}
+JOB_RANK = {"pending": 1, "waiting": 1, "queued": 1, "requested": 1, "in_progress": 2, "completed": 3}
+SUB_RANK = {"requested": 0, "pending": 1, "waiting": 2, "queued": 3, "action_required": 4}
+TERMINAL = "completed"
+
+
+class MalformedRun(ValueError):
+    """A run or job object from GitHub lacks what the cache needs."""
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        raise MalformedRun(f"not a timestamp: {value!r}") from None
+
+
+def _stamp(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else "0000-00-00T00:00:00Z"
+
+
+def run_order(attempt: int, status: str, updated_at: datetime | None) -> str:
+    """A string that sorts states of one run in the order they happen."""
+    return f"{attempt:06d}|{RUN_RANK.get(status, 1)}|{_stamp(updated_at)}|{SUB_RANK.get(status, 0)}"
+
+
+@dataclass(frozen=True)
+class RunState:
+    """One workflow run as GitHub describes it (REST object or webhook `workflow_run`), parsed at the boundary."""
+
+    repo_id: str
+    run_id: int
+    workflow_id: int | None
+    workflow_name: str | None
+    name: str | None
+    display_title: str | None
+    status: str
+    conclusion: str | None
+    head_branch: str | None
+    default_branch: str | None
+    head_sha: str | None
+    commit_message: str | None
+    event: str | None
+    actor_login: str | None
+    actor_type: str | None
+    run_number: int | None
+    run_attempt: int
+    created_at: datetime | None
+    run_started_at: datetime | None
+    updated_at: datetime
+    html_url: str | None
+    pull_requests: tuple[int, ...]
+
+    @property
+    def order(self) -> str:
+        return run_order(self.run_attempt, self.status, self.updated_at)
+
+    @property
+    def completed_at(self) -> datetime | None:
+        return self.updated_at if self.status == TERMINAL else None
+
+    @classmethod
+    def from_github(cls, run: dict, *, workflow_name: str | None = None) -> "RunState":
+        try:
+            repository = run["repository"]
+            commit = run.get("head_commit") or {}
+            actor = run.get("actor") or run.get("triggering_actor") or {}
+            return cls(
+                repo_id=repository["full_name"],
+                run_id=int(run["id"]),
+                workflow_id=run.get("workflow_id"),
+                workflow_name=workflow_name or run.get("name"),
+                name=run.get("name"),
+                display_title=run.get("display_title"),
+                status=str(run["status"]),
+                conclusion=run.get("conclusion"),
+                head_branch=run.get("head_branch"),
+                default_branch=repository.get("default_branch"),
+                head_sha=run.get("head_sha"),
+                commit_message=commit.get("message"),
+                event=run.get("event"),
+                actor_login=actor.get("login"),
+                actor_type=actor.get("type"),
+                run_number=run.get("run_number"),
+                run_attempt=int(run.get("run_attempt") or 1),
+                created_at=_time(run.get("created_at")),
+                run_started_at=_time(run.get("run_started_at")),
+                updated_at=_time(run["updated_at"]),
+                html_url=run.get("html_url"),
+                pull_requests=tuple(int(pr["number"]) for pr in run.get("pull_requests") or [] if "number" in pr),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedRun(f"workflow run object without {error}") from error
+
+
+def _is_conditional_failure(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
+
+
+def run_item(state: RunState, *, installation_id: int | None = None) -> WorkflowRun:
+    return WorkflowRun(
+        repo_id=state.repo_id,
+        run_id=state.run_id,
+        workflow_id=state.workflow_id,
+        workflow_name=state.workflow_name,
+        name=state.name,
+        display_title=state.display_title,
+        status=state.status,
+        conclusion=state.conclusion,
+        # Sparse: only unfinished runs are in the index reconciliation reads.
+        active_status=None if state.status == TERMINAL else state.status,
+        order=state.order,
+        head_branch=state.head_branch,
+        default_branch=state.default_branch,
+        head_sha=state.head_sha,
+        commit_message=state.commit_message,
+        event=state.event,
+        actor_login=state.actor_login,
+        actor_type=state.actor_type,
+        pull_requests=list(state.pull_requests),
+        run_number=state.run_number,
+        run_attempt=state.run_attempt,
+        created_at=state.created_at,
+        run_started_at=state.run_started_at,
+        updated_at=state.updated_at,
+        completed_at=state.completed_at,
+        html_url=state.html_url,
+        installation_id=installation_id,
+        expires_at=RETENTION,
+    )
+
+
+def run_condition(state: RunState):
+    """Store only over nothing, or over an earlier state of the same run."""
+    return WorkflowRun.run_id.does_not_exist() | (WorkflowRun.order < state.order)
+
+
+def run_record(state: RunState, *, installation_id: int | None = None) -> bool:
+    """Store a run state if it is later than the stored one; True when it was stored."""
+    try:
+        run_item(state, installation_id=installation_id).save(condition=run_condition(state))
+    except (PutError, TransactWriteError) as error:
+        if _is_conditional_failure(error):
+            return False
+        raise
+    summary_record(state)
+    return True
+
+
+# --- The per-repository summary ----------------------------------------------------------------------------------
+
+
+def _attribute(value) -> dict:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": str(value)}
+    return {"S": str(value)}
+
+
+def summary_snapshot(state: RunState) -> dict:
+    return {
+        "runId": state.run_id,
+        "runNumber": state.run_number,
+        "runAttempt": state.run_attempt,
+        "workflowId": state.workflow_id,
+        "workflowName": state.workflow_name,
+        "status": state.status,
+        "conclusion": state.conclusion,
+        "headBranch": state.head_branch,
+        "event": state.event,
+        "actorLogin": state.actor_login,
+        "updatedAt": state.updated_at.isoformat(),
+        "htmlUrl": state.html_url,
+        # A newer run number wins; the same run's later state wins too.
+        "ord": f"{state.run_number or 0:010d}|{state.order}",
+    }
+
+
+def summary_record(state: RunState) -> bool:
+    """Make this run its workflow's latest on the summary, unless a later one is there (default branch only)."""
+    if state.workflow_id is None or (state.default_branch and state.head_branch != state.default_branch):
+        return False
+    snapshot = summary_snapshot(state)
+    client = shared_client()
+    try:
+        client.update_item(
+            TableName=RepoSummary.Meta.table_name,
+            Key={"repoId": {"S": state.repo_id}},
+            UpdateExpression="SET #wf = :snapshot, updatedAt = :now",
+            ConditionExpression="attribute_not_exists(#wf) OR #wf.ord < :ord",
+            ExpressionAttributeNames={"#wf": f"wf_{state.workflow_id}"},
+            ExpressionAttributeValues={
+                ":snapshot": {"M": {key: _attribute(value) for key, value in snapshot.items()}},
+                ":ord": {"S": snapshot["ord"]},
+                ":now": {"S": datetime.now(UTC).isoformat()},
+            },
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def _plain(attribute: dict):
+    ((kind, value),) = attribute.items()
+    if kind == "N":
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def batch_get(request: dict[str, dict]) -> dict[str, list[dict]]:
+    """Items from one BatchGetItem (any tables, at most 100 keys), retrying what DynamoDB left unprocessed."""
+    client = shared_client()
+    found: dict[str, list[dict]] = {}
+    while request:
+        answer = client.batch_get_item(RequestItems=request)
+        for table_name, items in answer["Responses"].items():
+            found.setdefault(table_name, []).extend(
+                {key: _plain(value) for key, value in item.items()} for item in items
+            )
+        request = answer.get("UnprocessedKeys") or None
+    return found
+
+
+def summaries_request(repo_ids: list[str]) -> dict[str, dict]:
+    return {RepoSummary.Meta.table_name: {"Keys": [{"repoId": {"S": repo_id}} for repo_id in repo_ids]}}
+
+
+def summaries_read(repo_ids: list[str]) -> dict[str, dict]:
+    """The summaries of many repositories in as few requests as DynamoDB allows (100 keys per BatchGetItem)."""
+    found: dict[str, dict] = {}
+    for start in range(0, len(repo_ids), 100):
+        items = batch_get(summaries_request(repo_ids[start : start + 100]))
+        found.update({item["repoId"]: item for item in items.get(RepoSummary.Meta.table_name, [])})
+    return found
+
+
+# --- Jobs ----------------------------------------------------------------------------------------------------------
+
+
+def job_order(status: str, steps: list[dict], latest: datetime | None) -> str:
+    """Jobs have no updated_at; steps done and the latest step time order their in-progress states."""
+    done = sum(1 for step in steps if step.get("status") == TERMINAL)
+    started = sum(1 for step in steps if step.get("status") == "in_progress")
+    return f"{JOB_RANK.get(status, 1)}|{done:04d}|{started:04d}|{_stamp(latest)}|{SUB_RANK.get(status, 0)}"
+
+
+@dataclass(frozen=True)
+class JobState:
+    """One job of a run, with its steps, parsed at the boundary."""
+
+    repo_id: str
+    run_id: int
+    job_id: int
+    run_attempt: int
+    name: str
+    status: str
+    conclusion: str | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    html_url: str | None
+    runner_name: str | None
+    labels: tuple[str, ...]
+    steps: tuple[dict, ...]
+
+    @property
+    def run_key(self) -> str:
+        return f"{self.repo_id}#{self.run_id}"
+
+    @property
+    def order(self) -> str:
+        times = [self.started_at, self.completed_at]
+        times += [_time(step.get(key)) for step in self.steps for key in ("started_at", "completed_at")]
+        latest = max((moment for moment in times if moment), default=None)
+        return job_order(self.status, list(self.steps), latest)
+
+    @classmethod
+    def from_github(cls, job: dict, *, repo_id: str) -> "JobState":
+        try:
+            return cls(
+                repo_id=repo_id,
+                run_id=int(job["run_id"]),
+                job_id=int(job["id"]),
+                run_attempt=int(job.get("run_attempt") or 1),
+                name=str(job["name"]),
+                status=str(job["status"]),
+                conclusion=job.get("conclusion"),
+                started_at=_time(job.get("started_at")),
+                completed_at=_time(job.get("completed_at")),
+                html_url=job.get("html_url"),
+                runner_name=job.get("runner_name"),
+                labels=tuple(job.get("labels") or ()),
+                steps=tuple(job.get("steps") or ()),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedRun(f"workflow job object without {error}") from error
+
+
+def job_item(state: JobState) -> WorkflowJob:
+    steps = [
+        Step(
+            number=int(step["number"]),
+            name=str(step["name"]),
+            status=str(step["status"]),
+            conclusion=step.get("conclusion"),
+            started_at=_time(step.get("started_at")),
+            completed_at=_time(step.get("completed_at")),
+        )
+        for step in state.steps
+    ]
+    return WorkflowJob(
+        run_key=state.run_key,
+        job_id=state.job_id,
+        run_id=state.run_id,
+        run_attempt=state.run_attempt,
+        name=state.name,
+        status=state.status,
+        conclusion=state.conclusion,
+        order=state.order,
+        started_at=state.started_at,
+        completed_at=state.completed_at,
+        updated_at=datetime.now(UTC),
+        html_url=state.html_url,
+        runner_name=state.runner_name,
+        labels=list(state.labels),
+        steps=steps,
+        expires_at=RETENTION,
+    )
+
+
+def job_condition(state: JobState):
+    return WorkflowJob.job_id.does_not_exist() | (WorkflowJob.order < state.order)
+
+
+def job_record(state: JobState) -> bool:
+    """Store a job state if it is later than the stored one; True when it was stored."""
+    try:
+        job_item(state).save(condition=job_condition(state))
+    except (PutError, TransactWriteError) as error:
+        if _is_conditional_failure(error):
+            return False
+        raise
+    return True

@@ -1,0 +1,152 @@
+"""Reconciliation: what webhooks missed, healed from GitHub's API.
+
+Two repairs, run every few minutes in production (zappa_settings.json `events`) and by
+`python manage.py reconcile`:
+- runs still unfinished in the cache some minutes after their last update are read again (with their ETag, so
+  an unchanged run costs no rate limit), found through the sparse `active-status-index`, never a scan;
+- webhook deliveries GitHub recorded as failed in the last 3 days are redelivered, so the receiver gets them.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+
+from dashboard import github
+from dashboard.models import GitHubState
+from runs.backfill import installation_identity, run_jobs_fetch
+from runs.cache import RUN_RANK, TERMINAL, MalformedRun, RunState, run_record
+from runs.models import WorkflowRun
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_STATUSES = sorted(status for status in RUN_RANK if status != TERMINAL)
+REDELIVERY_WINDOW = timedelta(days=3)  # GitHub keeps deliveries redeliverable for 3 days
+REDELIVERY_MEMORY = timedelta(hours=1)  # a delivery redelivered recently is not asked for again meanwhile
+
+
+@dataclass
+class Report:
+    runs_checked: int = 0
+    runs_repaired: int = 0
+    runs_unchanged: int = 0
+    runs_failed: int = 0
+    deliveries_checked: int = 0
+    deliveries_redelivered: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [
+            f"runs: {self.runs_checked} checked, {self.runs_repaired} repaired, {self.runs_unchanged} unchanged, "
+            f"{self.runs_failed} could not be read",
+            f"deliveries: {self.deliveries_checked} checked, {self.deliveries_redelivered} redelivered",
+            *[f"error: {error}" for error in self.errors],
+        ]
+
+
+def stale_runs(older_than: timedelta, *, now: datetime | None = None):
+    """Unfinished runs not updated for `older_than`, from the sparse index (only unfinished runs are in it)."""
+    cutoff = (now or datetime.now(UTC)) - older_than
+    for status in ACTIVE_STATUSES:
+        yield from WorkflowRun.active.query(status, WorkflowRun.updated_at < cutoff)
+
+
+def run_reread(run: WorkflowRun) -> bool | None:
+    """Read one run again; True if the cache changed, False if not, None if GitHub said 304."""
+    identity = installation_identity(run.installation_id)
+    page = github.get_if_changed(
+        f"/repos/{run.repo_id}/actions/runs/{run.run_id}",
+        token=github.installation_token(run.installation_id),
+        identity=identity,
+    )
+    if page is None:
+        return None
+    changed = run_record(RunState.from_github(page.body), installation_id=run.installation_id)
+    if changed:
+        run_jobs_fetch(run)
+    return changed
+
+
+def runs_reconcile(
+    report: Report, *, older_than: timedelta, progress: Callable[[str], None], now: datetime | None = None
+) -> None:
+    for run in stale_runs(older_than, now=now):
+        report.runs_checked += 1
+        if run.installation_id is None:
+            report.runs_failed += 1
+            continue
+        try:
+            outcome = run_reread(run)
+        except (github.GitHubError, MalformedRun) as error:
+            report.runs_failed += 1
+            report.errors.append(f"{run.repo_id} run {run.run_id}: {error}")
+            continue
+        if outcome:
+            report.runs_repaired += 1
+            progress(f"repaired {run.repo_id} run {run.run_id}")
+        else:
+            report.runs_unchanged += 1
+
+
+def _recently_redelivered(guid: str) -> bool:
+    try:
+        return GitHubState.get(f"redelivered#{guid}") is not None
+    except GitHubState.DoesNotExist:
+        return False
+
+
+def deliveries_redeliver(report: Report, *, progress: Callable[[str], None]) -> None:
+    """Redeliver each delivery whose every attempt failed, newest attempt first, within GitHub's 3 days.
+
+    https://docs.github.com/en/rest/apps/webhooks#list-deliveries-for-an-app-webhook
+    """
+    since = datetime.now(UTC) - REDELIVERY_WINDOW
+    attempts: dict[str, list[dict]] = {}
+    for delivery in github.paginate("/app/hook/deliveries", token=github.app_jwt(), identity="app"):
+        delivered_at = datetime.fromisoformat(delivery["delivered_at"].replace("Z", "+00:00"))
+        if delivered_at < since:
+            break  # newest first: the rest are too old to redeliver
+        attempts.setdefault(delivery["guid"], []).append(delivery)
+    for guid, tries in attempts.items():
+        report.deliveries_checked += 1
+        if any(200 <= (attempt.get("status_code") or 0) < 300 for attempt in tries) or _recently_redelivered(guid):
+            continue
+        latest = max(tries, key=lambda attempt: attempt["delivered_at"])
+        try:
+            github.post(f"/app/hook/deliveries/{latest['id']}/attempts", token=github.app_jwt(), identity="app")
+        except github.GitHubError as error:
+            report.errors.append(f"delivery {guid}: {error}")
+            continue
+        now = datetime.now(UTC)
+        GitHubState(key=f"redelivered#{guid}", updated_at=now, expires_at=now + REDELIVERY_MEMORY).save()
+        report.deliveries_redelivered += 1
+        progress(f"redelivered {latest['event']} delivery {guid}")
+
+
+def reconcile(
+    *,
+    older_than: timedelta | None = None,
+    redeliver: bool = True,
+    progress: Callable[[str], None] = logger.info,
+    now: datetime | None = None,
+) -> Report:
+    """Both repairs; one failing does not stop the other. `now` is for tests whose GitHub has its own clock."""
+    report = Report()
+    older_than = older_than if older_than is not None else timedelta(minutes=settings.RECONCILE_AFTER_MINUTES)
+    runs_reconcile(report, older_than=older_than, progress=progress, now=now)
+    if redeliver:
+        try:
+            deliveries_redeliver(report, progress=progress)
+        except github.GitHubError as error:
+            report.errors.append(f"deliveries could not be listed: {error}")
+    for line in report.lines():
+        logger.info("reconcile: %s", line)
+    return report
+
+
+def scheduled(event, context):
+    """The Lambda entry point Zappa's schedule calls every few minutes."""
+    report = reconcile()
+    return {"runs_repaired": report.runs_repaired, "deliveries_redelivered": report.deliveries_redelivered}

@@ -1,0 +1,106 @@
+"""The JSON shapes of the runs API (documented in runs/openapi.py)."""
+
+from datetime import datetime
+
+from runs.models import WorkflowJob, WorkflowRun
+from runs.visibility import RepoAccess
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return max(0, int((end - start).total_seconds()))
+
+
+def repo_json(access: RepoAccess, summary: dict | None, *, load_error: str | None = None) -> dict:
+    body = {
+        "full_name": access.full_name,
+        "private": access.private,
+        "default_branch": access.default_branch,
+        "html_url": access.html_url,
+        "can_write": access.can_write,
+    }
+    if summary is not None:
+        latest = [value for key, value in summary.items() if key.startswith("wf_")]
+        body["workflows"] = [
+            {
+                "workflow_id": run["workflowId"],
+                "workflow_name": run["workflowName"],
+                "run_id": run["runId"],
+                "run_number": run["runNumber"],
+                "run_attempt": run["runAttempt"],
+                "status": run["status"],
+                "conclusion": run["conclusion"],
+                "head_branch": run["headBranch"],
+                "event": run["event"],
+                "actor": run["actorLogin"],
+                "updated_at": run["updatedAt"],
+                "html_url": run["htmlUrl"],
+            }
+            for run in sorted(latest, key=lambda run: (run["workflowName"] or "", run["workflowId"]))
+        ]
+        body["loaded"] = "backfilledAt" in summary
+        body["load_error"] = load_error
+    return body
+
+
+def run_json(run: WorkflowRun) -> dict:
+    return {
+        "id": run.run_id,
+        "run_number": run.run_number,
+        "run_attempt": run.run_attempt,
+        "workflow_id": run.workflow_id,
+        "workflow_name": run.workflow_name,
+        "display_title": run.display_title,
+        "status": run.status,
+        "conclusion": run.conclusion,
+        "head_branch": run.head_branch,
+        "head_sha": run.head_sha,
+        "commit_message": run.commit_message,
+        "event": run.event,
+        "actor": run.actor_login,
+        "actor_type": run.actor_type,
+        "pull_requests": list(run.pull_requests),
+        "created_at": _iso(run.created_at),
+        "run_started_at": _iso(run.run_started_at),
+        "updated_at": _iso(run.updated_at),
+        "completed_at": _iso(run.completed_at),
+        "queue_seconds": _seconds(run.created_at, run.run_started_at),
+        "duration_seconds": _seconds(run.run_started_at, run.completed_at),
+        "html_url": run.html_url,
+    }
+
+
+def job_json(job: WorkflowJob) -> dict:
+    steps = [
+        {
+            "number": step.number,
+            "name": step.name,
+            "status": step.status,
+            "conclusion": step.conclusion,
+            "started_at": _iso(step.started_at),
+            "completed_at": _iso(step.completed_at),
+            "duration_seconds": _seconds(step.started_at, step.completed_at),
+        }
+        for step in sorted(job.steps, key=lambda step: step.number)
+    ]
+    failing = next((step["name"] for step in steps if step["conclusion"] == "failure"), None)
+    return {
+        "id": job.job_id,
+        "name": job.name,
+        "run_attempt": job.run_attempt,
+        "status": job.status,
+        "conclusion": job.conclusion,
+        "started_at": _iso(job.started_at),
+        "completed_at": _iso(job.completed_at),
+        "duration_seconds": _seconds(job.started_at, job.completed_at),
+        "html_url": job.html_url,
+        "runner_name": job.runner_name,
+        "labels": list(job.labels),
+        "steps": steps,
+        "failing_step": failing,
+    }

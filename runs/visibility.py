@@ -1,0 +1,120 @@
+"""Which repositories a user may see: decided by GitHub through the user's own token, enforced on every read.
+
+A GitHub App user token sees the intersection of the user's access and the App's installations. The answer
+costs GitHub requests, so it is kept on the user's item for a short while; an installation event bumps a
+global epoch, which makes every kept answer stale at once. A repository the user may not see is a 404.
+"""
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.http import Http404
+
+from accounts.models import UserRecord
+from accounts.tokens import user_access_token
+from dashboard import github
+from dashboard.dynamo import shared_client
+from dashboard.models import GitHubState
+
+logger = logging.getLogger(__name__)
+
+VISIBILITY_TTL = timedelta(minutes=5)
+EPOCH_KEY = "visibility-epoch"
+
+
+@dataclass(frozen=True)
+class RepoAccess:
+    full_name: str
+    id: int
+    private: bool
+    default_branch: str
+    html_url: str
+    installation_id: int
+    can_write: bool
+
+
+@dataclass(frozen=True)
+class Visibility:
+    repos: dict[str, RepoAccess]
+    stale_reason: str | None = None  # set when GitHub could not be asked and an older answer is served
+
+
+def visibility_epoch() -> int:
+    try:
+        return int(GitHubState.get(EPOCH_KEY).epoch or 0)
+    except GitHubState.DoesNotExist:
+        return 0
+
+
+def visibility_invalidate() -> None:
+    """Make every user's kept visibility stale (an installation or its repositories changed)."""
+    shared_client().update_item(
+        TableName=GitHubState.Meta.table_name,
+        Key={"key": {"S": EPOCH_KEY}},
+        UpdateExpression="ADD epoch :one SET updatedAt = :now",
+        ExpressionAttributeValues={":one": {"N": "1"}, ":now": {"S": datetime.now(UTC).isoformat()}},
+    )
+
+
+def kept_repos(record: UserRecord) -> dict[str, RepoAccess]:
+    return {name: RepoAccess(**repo) for name, repo in json.loads(record.visible_repos or "{}").items()}
+
+
+def is_fresh(record: UserRecord, epoch: int) -> bool:
+    return bool(
+        record.visible_repos is not None
+        and record.visible_at
+        and record.visible_at > datetime.now(UTC) - VISIBILITY_TTL
+        and (record.visibility_epoch or 0) == epoch
+    )
+
+
+def visibility_refresh(record: UserRecord, epoch: int) -> Visibility:
+    """Ask GitHub again with the user's token; on failure serve the last answer, marked stale."""
+    try:
+        token = user_access_token(record.user_id)
+        found = github.user_repositories(token, identity=f"user:{record.user_id}")
+    except (github.GitHubUnavailable, github.RateLimited, github.AppCredentialsRejected) as error:
+        if record.visible_repos is None:
+            raise
+        logger.info("user %s: visibility served stale (%s)", record.user_id, type(error).__name__)
+        return Visibility(kept_repos(record), stale_reason=str(error) or type(error).__name__)
+    repos = {
+        repo.full_name: RepoAccess(
+            full_name=repo.full_name,
+            id=repo.id,
+            private=repo.private,
+            default_branch=repo.default_branch,
+            html_url=repo.html_url,
+            installation_id=repo.installation_id,
+            can_write=repo.can_write,
+        )
+        for repo in found
+    }
+    now = datetime.now(UTC)
+    record.update(
+        actions=[
+            UserRecord.visible_repos.set(json.dumps({name: asdict(repo) for name, repo in repos.items()})),
+            UserRecord.visible_at.set(now),
+            UserRecord.visibility_epoch.set(epoch),
+        ]
+    )
+    return Visibility(repos)
+
+
+def visible_repos(record: UserRecord, *, epoch: int | None = None) -> Visibility:
+    """The repositories this user may see now."""
+    epoch = visibility_epoch() if epoch is None else epoch
+    if is_fresh(record, epoch):
+        return Visibility(kept_repos(record))
+    return visibility_refresh(record, epoch)
+
+
+def repo_access(record: UserRecord, full_name: str) -> RepoAccess:
+    """The user's access to one repository, or 404: a repository they may not see does not exist for them."""
+    access = visible_repos(record).repos.get(full_name)
+    if access is None:
+        raise Http404("No such repository.")
+    return access
