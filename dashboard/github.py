@@ -7,6 +7,7 @@ costs nothing. Failures callers handle become named exceptions; a body becomes a
 REST reference: https://docs.github.com/en/rest
 """
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -253,8 +254,12 @@ class Page:
     next_url: str | None
 
 
-def get_if_changed(path: str, *, token: str, identity: str, params: dict | None = None) -> Page | None:
+def get_if_changed(
+    path: str, *, token: str, identity: str, params: dict | None = None, conditional: bool = True
+) -> Page | None:
     """A GET sent with the ETag of the last answer; None when GitHub says 304 (which costs no rate limit).
+
+    With `conditional=False` the GET is sent plainly, and its ETag kept for the next conditional one.
 
     https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate
     """
@@ -262,10 +267,10 @@ def get_if_changed(path: str, *, token: str, identity: str, params: dict | None 
 
     url = api_url(path)
     key = "etag#" + hashlib.sha256(f"{identity}|{url}|{sorted((params or {}).items())}".encode()).hexdigest()
-    try:
-        etag = GitHubState.get(key).etag
-    except GitHubState.DoesNotExist:
-        etag = None
+    etag = None
+    if conditional:
+        with contextlib.suppress(GitHubState.DoesNotExist):
+            etag = GitHubState.get(key).etag
     headers = {"If-None-Match": etag} if etag else {}
     response = _send("GET", url, token=token, identity=identity, params=params, headers=headers)
     if response.status_code == 304:
@@ -401,12 +406,20 @@ class Repository:
     can_write: bool
 
 
+def _all_pages(path: str, *, token: str, identity: str | None, key: str) -> list[dict]:
+    """Every item of a list; with an identity, the first page's ETag is kept for later conditional requests."""
+    if identity is None:
+        return list(paginate(path, token=token, key=key))
+    first = get_if_changed(path, token=token, identity=identity, params={"per_page": 100}, conditional=False)
+    return [*first.body[key], *paginate_rest(first.next_url, token=token, identity=identity, key=key)]
+
+
 def user_installations(token: str, *, identity: str | None = None) -> list[dict]:
     """Installations of our GitHub App that the user can access.
 
     https://docs.github.com/en/rest/apps/installations#list-app-installations-accessible-to-the-user-access-token
     """
-    return list(paginate("/user/installations", token=token, identity=identity, key="installations"))
+    return _all_pages("/user/installations", token=token, identity=identity, key="installations")
 
 
 def user_installation_repositories(
@@ -427,7 +440,7 @@ def user_installation_repositories(
             installation_id=installation_id,
             can_write=bool(repo.get("permissions", {}).get("push")),
         )
-        for repo in paginate(path, token=token, identity=identity, key="repositories")
+        for repo in _all_pages(path, token=token, identity=identity, key="repositories")
     ]
 
 

@@ -71,11 +71,38 @@ def is_fresh(record: UserRecord, epoch: int) -> bool:
     )
 
 
+def _unchanged(token: str, identity: str, kept: dict[str, RepoAccess]) -> bool:
+    """Whether GitHub answers 304 to every list the kept answer came from (each fitting in one page)."""
+    installations = github.get_if_changed(
+        "/user/installations", token=token, identity=identity, params={"per_page": 100}
+    )
+    if installations is not None:
+        return False
+    for installation_id in {repo.installation_id for repo in kept.values()}:
+        path = f"/user/installations/{installation_id}/repositories"
+        if github.get_if_changed(path, token=token, identity=identity, params={"per_page": 100}) is not None:
+            return False
+    return len(kept) < 100 * max(1, len({repo.installation_id for repo in kept.values()}))
+
+
 def visibility_refresh(record: UserRecord, epoch: int) -> Visibility:
-    """Ask GitHub again with the user's token; on failure serve the last answer, marked stale."""
+    """Ask GitHub again with the user's token; on failure serve the last answer, marked stale.
+
+    The lists are first asked for with their ETags: when nothing changed GitHub answers 304, which costs no
+    rate limit, and the kept answer is renewed as it is.
+    """
+    identity = f"user:{record.user_id}"
     try:
         token = user_access_token(record.user_id)
-        found = github.user_repositories(token, identity=f"user:{record.user_id}")
+        kept = kept_repos(record)
+        if (
+            record.visible_repos is not None
+            and (record.visibility_epoch or 0) == epoch
+            and _unchanged(token, identity, kept)
+        ):
+            record.update(actions=[UserRecord.visible_at.set(datetime.now(UTC))])
+            return Visibility(kept)
+        found = github.user_repositories(token, identity=identity)
     except (github.GitHubUnavailable, github.RateLimited, github.AppCredentialsRejected) as error:
         if record.visible_repos is None:
             raise

@@ -295,3 +295,29 @@ def test_it_reports_the_users_rate_limit_budget(alice, github_sim):
     assert body["github_rate_limit"]["limit"] == 5000
     assert 0 < body["github_rate_limit"]["remaining"] < 5000
     assert json.dumps(body).count("ghu_") == 0
+
+
+def test_it_renews_an_unchanged_visibility_with_conditional_requests_only(alice, github_sim):
+    from accounts.models import UserRecord
+    from runs.visibility import visibility_epoch, visibility_refresh
+
+    alice.get("/api/repos")
+    github_sim.reset_counters()
+
+    visibility = visibility_refresh(UserRecord.get(1001), visibility_epoch())
+
+    assert "acme/api" in visibility.repos
+    counts = github_sim.request_counts()
+    assert counts["total"] == 3  # the installations, and each of the two installations' repositories
+    assert counts["by_status"] == {"304": 3}
+
+
+def test_it_sees_a_repository_added_to_an_installation_at_once(alice, github_sim):
+    alice.get("/api/repos")
+
+    github_sim.change_installation(70002, "add-repos", repos=["globex/legacy"])
+    from runs.visibility import visibility_invalidate
+
+    visibility_invalidate()  # what the installation_repositories webhook does
+
+    assert "globex/legacy" in {repo["full_name"] for repo in alice.get("/api/repos").json()["repos"]}
