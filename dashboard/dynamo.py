@@ -9,7 +9,9 @@ import threading
 import botocore.client
 import botocore.session
 from django.conf import settings
+from pynamodb.connection import Connection
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 
 def table(name: str) -> str:
@@ -91,3 +93,10 @@ def table_models() -> list[type[TableModel]]:
         if getattr(model.Meta, "table_name", None):
             found.append(model)
     return sorted(found, key=lambda model: model.Meta.table_name)
+
+
+def transaction() -> TransactWrite:
+    """A TransactWriteItems on the shared client: up to 100 conditional writes that all happen, or none."""
+    connection = Connection(region=TableMeta.region, host=TableMeta.host)
+    connection._client = shared_client()  # see TableModel._get_connection
+    return TransactWrite(connection=connection)

@@ -7,4 +7,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("accounts.urls")),
     path("", include("runs.urls")),
+    path("", include("webhooks.urls")),
 ]

@@ -35,3 +35,25 @@ class Connection(TableModel):
     expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")
 
     by_user = ConnectionsByUser()
+
+
+# Long enough for a browser to reconnect and catch up (SSE through API Gateway reconnects every few seconds).
+EVENT_RETENTION = timedelta(hours=1)
+
+
+class Event(TableModel):
+    """One change published to browsers, in an hour's partition so catching up is one query.
+
+    The event is written in the same transaction as the change it announces, so a change that happened is
+    announced exactly once, and one that did not is never announced.
+    """
+
+    class Meta(TableMeta):
+        table_name = table("events")
+
+    bucket = UnicodeAttribute(hash_key=True)  # the UTC hour, e.g. 2026-11-24T23
+    event_id = UnicodeAttribute(range_key=True, attr_name="eventId")  # sorts by time: <epoch ms>-<random>
+    kind = UnicodeAttribute()  # "run" or "job"
+    repo_id = UnicodeAttribute(attr_name="repoId")
+    data = UnicodeAttribute()  # the JSON the browser receives
+    expires_at = TTLAttribute(default=lambda: EVENT_RETENTION, attr_name="expiresAt")

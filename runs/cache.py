@@ -10,10 +10,12 @@ Webhooks and API backfill both go through here.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 
-from dashboard.dynamo import shared_client
+from dashboard.dynamo import shared_client, transaction
+from realtime.publish import change_event, published
 from runs.models import RETENTION, RepoSummary, Step, WorkflowJob, WorkflowRun
+from runs.serializers import job_json, run_json
 
 # GitHub's statuses, by how far along they are. Ranks are FINDINGS' rule (queued and waiting < in_progress <
 # completed); the sub-rank only breaks exact ties of updated_at (1-second resolution) in lifecycle order.
@@ -122,13 +124,6 @@ class RunState:
             raise MalformedRun(f"workflow run object without {error}") from error
 
 
-def _is_conditional_failure(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) in (
-        "ConditionalCheckFailedException",
-        "TransactionCanceledException",
-    )
-
-
 def run_item(state: RunState, *, installation_id: int | None = None) -> WorkflowRun:
     return WorkflowRun(
         repo_id=state.repo_id,
@@ -167,14 +162,39 @@ def run_condition(state: RunState):
     return WorkflowRun.run_id.does_not_exist() | (WorkflowRun.order < state.order)
 
 
-def run_record(state: RunState, *, installation_id: int | None = None) -> bool:
-    """Store a run state if it is later than the stored one; True when it was stored."""
+class DuplicateDelivery(Exception):
+    """This webhook delivery was processed before."""
+
+
+def _apply(item, condition, event, delivery) -> bool:
+    """One transaction: the delivery (if new), the item (if later than what is stored), and its event.
+
+    Returns False when the item was not later; raises DuplicateDelivery when the delivery was seen before.
+    """
+    from webhooks.models import WebhookDelivery
+
     try:
-        run_item(state, installation_id=installation_id).save(condition=run_condition(state))
-    except (PutError, TransactWriteError) as error:
-        if _is_conditional_failure(error):
+        with transaction() as writes:
+            if delivery is not None:
+                writes.save(delivery, condition=WebhookDelivery.delivery_id.does_not_exist())
+            writes.save(item, condition=condition)
+            writes.save(event)
+    except TransactWriteError as error:
+        reasons = [reason.code if reason else None for reason in error.cancellation_reasons]
+        if delivery is not None and reasons and reasons[0] == "ConditionalCheckFailed":
+            raise DuplicateDelivery(delivery.delivery_id) from error
+        if "ConditionalCheckFailed" in reasons:
             return False
         raise
+    published([event])
+    return True
+
+
+def run_record(state: RunState, *, installation_id: int | None = None, delivery=None) -> bool:
+    """Store a run state if it is later than the stored one, announcing it; True when it was stored."""
+    item = run_item(state, installation_id=installation_id)
+    if not _apply(item, run_condition(state), change_event("run", state.repo_id, run_json(item)), delivery):
+        return False
     summary_record(state)
     return True
 
@@ -371,12 +391,8 @@ def job_condition(state: JobState):
     return WorkflowJob.job_id.does_not_exist() | (WorkflowJob.order < state.order)
 
 
-def job_record(state: JobState) -> bool:
-    """Store a job state if it is later than the stored one; True when it was stored."""
-    try:
-        job_item(state).save(condition=job_condition(state))
-    except (PutError, TransactWriteError) as error:
-        if _is_conditional_failure(error):
-            return False
-        raise
-    return True
+def job_record(state: JobState, *, delivery=None) -> bool:
+    """Store a job state if it is later than the stored one, announcing it; True when it was stored."""
+    item = job_item(state)
+    event = change_event("job", state.repo_id, {"run_id": state.run_id, **job_json(item)})
+    return _apply(item, job_condition(state), event, delivery)

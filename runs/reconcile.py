@@ -17,14 +17,14 @@ from django.conf import settings
 from dashboard import github
 from dashboard.models import GitHubState
 from runs.backfill import installation_identity, run_jobs_fetch
-from runs.cache import RUN_RANK, TERMINAL, MalformedRun, RunState, run_record
+from runs.cache import RUN_RANK, TERMINAL, MalformedRun, RunState, batch_get, run_record
 from runs.models import WorkflowRun
 
 logger = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = sorted(status for status in RUN_RANK if status != TERMINAL)
 REDELIVERY_WINDOW = timedelta(days=3)  # GitHub keeps deliveries redeliverable for 3 days
-REDELIVERY_MEMORY = timedelta(hours=1)  # a delivery redelivered recently is not asked for again meanwhile
+REDELIVERY_MEMORY = REDELIVERY_WINDOW  # each delivery is redelivered once: a permanently bad one is not looped
 
 
 @dataclass
@@ -97,8 +97,31 @@ def _recently_redelivered(guid: str) -> bool:
         return False
 
 
+def _accepted_but_unrecorded(attempts: dict[str, list[dict]]) -> set[str]:
+    """Deliveries of handled events that GitHub saw accepted but that the receiver never recorded.
+
+    The receiver answers 202 when its time budget runs out (DynamoDB hanging); such a delivery looks delivered
+    to GitHub but may not have been processed. Every processed one is recorded, so the missing ones are these.
+    """
+    from webhooks.handlers import handler_for, ping
+    from webhooks.models import WebhookDelivery
+
+    # A ping changes nothing, so it is never recorded, and never worth redelivering.
+    handled = [
+        guid
+        for guid, tries in attempts.items()
+        if handler_for(tries[0]["event"], tries[0].get("action")) not in (None, ping)
+    ]
+    recorded: set[str] = set()
+    for start in range(0, len(handled), 100):
+        keys = [{"deliveryId": {"S": guid}} for guid in handled[start : start + 100]]
+        items = batch_get({WebhookDelivery.Meta.table_name: {"Keys": keys, "ProjectionExpression": "deliveryId"}})
+        recorded |= {item["deliveryId"] for item in items.get(WebhookDelivery.Meta.table_name, [])}
+    return {guid for guid in handled if guid not in recorded}
+
+
 def deliveries_redeliver(report: Report, *, progress: Callable[[str], None]) -> None:
-    """Redeliver each delivery whose every attempt failed, newest attempt first, within GitHub's 3 days.
+    """Redeliver, once, each delivery that failed or was never processed, within GitHub's 3 days.
 
     https://docs.github.com/en/rest/apps/webhooks#list-deliveries-for-an-app-webhook
     """
@@ -109,9 +132,11 @@ def deliveries_redeliver(report: Report, *, progress: Callable[[str], None]) -> 
         if delivered_at < since:
             break  # newest first: the rest are too old to redeliver
         attempts.setdefault(delivery["guid"], []).append(delivery)
+    unprocessed = _accepted_but_unrecorded(attempts)
     for guid, tries in attempts.items():
         report.deliveries_checked += 1
-        if any(200 <= (attempt.get("status_code") or 0) < 300 for attempt in tries) or _recently_redelivered(guid):
+        accepted = any(200 <= (attempt.get("status_code") or 0) < 300 for attempt in tries)
+        if (accepted and guid not in unprocessed) or _recently_redelivered(guid):
             continue
         latest = max(tries, key=lambda attempt: attempt["delivered_at"])
         try:

@@ -54,7 +54,11 @@ def visibility_invalidate() -> None:
         TableName=GitHubState.Meta.table_name,
         Key={"key": {"S": EPOCH_KEY}},
         UpdateExpression="ADD epoch :one SET updatedAt = :now",
-        ExpressionAttributeValues={":one": {"N": "1"}, ":now": {"S": datetime.now(UTC).isoformat()}},
+        # In PynamoDB's own timestamp format, so the item still reads back as a GitHubState.
+        ExpressionAttributeValues={
+            ":one": {"N": "1"},
+            ":now": {"S": GitHubState.updated_at.serialize(datetime.now(UTC))},
+        },
     )
 
 

@@ -83,3 +83,18 @@ def test_it_reports_as_a_management_command(alice, github_sim, capsys):
     output = capsys.readouterr().out
     assert "runs: 0 checked, 0 repaired, 0 unchanged, 0 could not be read" in output
     assert "redelivered workflow_run delivery" in output
+
+
+def test_it_redelivers_deliveries_accepted_but_never_recorded(dynamodb, github_sim):
+    # A receiver that answers 202 and records nothing: what the app does when its time budget runs out.
+    github_sim.receiver.status = 202
+    github_sim.trigger("acme/api", "ci", outcome="success")
+    github_sim.advance(30)
+    accepted = {delivery.guid for delivery in github_sim.deliveries()}
+    github_sim.receiver.clear()
+
+    report = reconcile(redeliver=True)
+    github_sim.advance(0)
+
+    assert report.deliveries_redelivered == len(accepted)
+    assert {received.guid for received in github_sim.receiver.received} == accepted

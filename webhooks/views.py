@@ -1,0 +1,68 @@
+"""`POST /webhooks/github`: GitHub's deliveries, verified before anything else, answered within 10 seconds."""
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as BudgetExceeded
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from runs.cache import MalformedRun
+from webhooks.handlers import IGNORED, handle
+from webhooks.verify import MAX_BODY_BYTES, Refused, verified_delivery
+
+logger = logging.getLogger(__name__)
+
+# GitHub gives up after 10 seconds; the answer must leave before that even if DynamoDB hangs.
+BUDGET_SECONDS = 8.0
+_workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook")
+
+
+def _secrets() -> list[str]:
+    return [secret for secret in (settings.GITHUB_WEBHOOK_SECRET, settings.GITHUB_WEBHOOK_SECRET_PREVIOUS) if secret]
+
+
+def _body(request) -> bytes:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit():
+        raise Refused(400, "Malformed Content-Length.")
+    if int(declared) > MAX_BODY_BYTES:
+        raise Refused(413, "The delivery is too large; reconciliation will read the run from the API.")
+    body = request.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        raise Refused(413, "The delivery is too large; reconciliation will read the run from the API.")
+    return body
+
+
+@csrf_exempt
+@require_POST
+def github_webhook(request):
+    try:
+        delivery = verified_delivery(
+            headers=request.headers,
+            content_type=request.META.get("CONTENT_TYPE"),
+            body=_body(request),
+            secrets=_secrets(),
+        )
+    except Refused as refusal:
+        # Never the headers or the body: GitHub once sent a secret in a header.
+        logger.info("webhook refused (%s): %s", refusal.status, refusal.message)
+        return JsonResponse({"error": refusal.message}, status=refusal.status)
+
+    work = _workers.submit(handle, delivery)
+    try:
+        outcome = work.result(timeout=BUDGET_SECONDS)
+    except BudgetExceeded:
+        # Accepted: the work may still finish; if it does not, the run is re-read by reconciliation.
+        logger.warning(
+            "webhook %s %s: still working after %.0f s", delivery.event, delivery.delivery_id, BUDGET_SECONDS
+        )
+        return JsonResponse({"delivery": delivery.delivery_id, "outcome": "accepted"}, status=202)
+    except (MalformedRun, KeyError, TypeError, ValueError) as error:
+        logger.info("webhook %s %s: unexpected payload: %s", delivery.event, delivery.delivery_id, type(error).__name__)
+        return JsonResponse({"error": "The payload does not have the shape of this event."}, status=400)
+    logger.info("webhook %s.%s %s: %s", delivery.event, delivery.action, delivery.delivery_id, outcome)
+    status = 202 if outcome == IGNORED else 200
+    return JsonResponse({"delivery": delivery.delivery_id, "outcome": outcome}, status=status)
