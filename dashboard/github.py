@@ -331,15 +331,26 @@ def _private_key() -> str:
         ) from error
 
 
-def _cached(key: str, make) -> str:
-    now = datetime.now(UTC)
+_making_lock = threading.RLock()  # re-entered: making an installation token makes the App JWT
+
+
+def _fresh(key: str, now: datetime) -> str | None:
     with _app_tokens_lock:
         cached = _app_tokens.get(key)
-        if cached and cached[0] - TOKEN_REUSE_MARGIN > now:
-            return cached[1]
-    expires_at, value = make(now)
-    with _app_tokens_lock:
-        _app_tokens[key] = (expires_at, value)
+    return cached[1] if cached and cached[0] - TOKEN_REUSE_MARGIN > now else None
+
+
+def _cached(key: str, make) -> str:
+    now = datetime.now(UTC)
+    if value := _fresh(key, now):
+        return value
+    # One maker at a time: threads that missed together (a parallel backfill) wait and reuse its token.
+    with _making_lock:
+        if value := _fresh(key, now):
+            return value
+        expires_at, value = make(now)
+        with _app_tokens_lock:
+            _app_tokens[key] = (expires_at, value)
     return value
 
 

@@ -371,6 +371,30 @@ class Simulator:
             raise SimError(f"no installation {installation_id}")
         return inst
 
+    def add_repositories(
+        self, owner: str, count: int, *, access: dict[str, str], workflows: tuple[str, ...] = ("ci",)
+    ) -> list[str]:
+        """Add `count` repositories to `owner` and its installation (for scale tests); no webhook is sent."""
+        from ghsim.world import WORKFLOW_SPECS, Repo, Workflow
+
+        with self.lock:
+            org = self.world.orgs[owner]
+            installation = next(inst for inst in self.world.installations.values() if inst.account is org)
+            added = []
+            for _ in range(count):
+                repo_id = self.world.next_id("repo")
+                repo = Repo(
+                    repo_id, org, f"service-{repo_id}", True, "A scale-test service", "Python", dict(access), ("main",)
+                )
+                self.world.repos[repo.id] = repo
+                for key in workflows:
+                    workflow = Workflow(self.world.next_id("workflow"), repo.id, WORKFLOW_SPECS[key], repo.created_at)
+                    repo.workflows.append(workflow)
+                    self.world.workflows[workflow.id] = workflow
+                installation.repo_ids.add(repo.id)
+                added.append(repo.full_name)
+            return added
+
     def change_installation(
         self, installation_id: int, action: str, *, repos: list[str] | None = None, sender: str = "alice"
     ) -> Installation:

@@ -256,10 +256,16 @@ class World:
         self.installations: dict[int, Installation] = {}
         self.runs: dict[int, Run] = {}
         self.jobs: dict[int, Job] = {}
-        self._next = {"run": 9_100_000_000, "job": 31_000_000_000, "suite": 21_000_000_000}
+        self._next = {
+            "run": 9_100_000_000,
+            "job": 31_000_000_000,
+            "suite": 21_000_000_000,
+            "repo": 5_000,
+            "workflow": 170_000,
+        }
 
     def next_id(self, kind: str) -> int:
-        """A fresh, increasing id for runs, jobs and check suites."""
+        """A fresh, increasing id for runs, jobs, check suites, and repositories and workflows added later."""
         self._next[kind] += 1
         return self._next[kind]
 

@@ -90,6 +90,18 @@ def runs_reconcile(
             report.runs_unchanged += 1
 
 
+# Each pass lists only the deliveries since the previous pass (less a margin: GitHub records some late).
+SCAN_KEY = "deliveries-scanned-until"
+RESCAN_MARGIN = timedelta(minutes=15)
+
+
+def _last_scan(default: datetime) -> datetime:
+    try:
+        return GitHubState.get(SCAN_KEY).updated_at or default
+    except GitHubState.DoesNotExist:
+        return default
+
+
 def _recently_redelivered(guid: str) -> bool:
     try:
         return GitHubState.get(f"redelivered#{guid}") is not None
@@ -120,12 +132,14 @@ def _accepted_but_unrecorded(attempts: dict[str, list[dict]]) -> set[str]:
     return {guid for guid in handled if guid not in recorded}
 
 
-def deliveries_redeliver(report: Report, *, progress: Callable[[str], None]) -> None:
+def deliveries_redeliver(report: Report, *, progress: Callable[[str], None], now: datetime | None = None) -> None:
     """Redeliver, once, each delivery that failed or was never processed, within GitHub's 3 days.
 
     https://docs.github.com/en/rest/apps/webhooks#list-deliveries-for-an-app-webhook
     """
-    since = datetime.now(UTC) - REDELIVERY_WINDOW
+    started = now or datetime.now(UTC)
+    oldest = started - REDELIVERY_WINDOW
+    since = max(oldest, _last_scan(default=oldest) - RESCAN_MARGIN)
     attempts: dict[str, list[dict]] = {}
     for delivery in github.paginate("/app/hook/deliveries", token=github.app_jwt(), identity="app"):
         delivered_at = datetime.fromisoformat(delivery["delivered_at"].replace("Z", "+00:00"))
@@ -148,6 +162,7 @@ def deliveries_redeliver(report: Report, *, progress: Callable[[str], None]) -> 
         GitHubState(key=f"redelivered#{guid}", updated_at=now, expires_at=now + REDELIVERY_MEMORY).save()
         report.deliveries_redelivered += 1
         progress(f"redelivered {latest['event']} delivery {guid}")
+    GitHubState(key=SCAN_KEY, updated_at=started, expires_at=started + REDELIVERY_WINDOW).save()
 
 
 def reconcile(
@@ -163,7 +178,7 @@ def reconcile(
     runs_reconcile(report, older_than=older_than, progress=progress, now=now)
     if redeliver:
         try:
-            deliveries_redeliver(report, progress=progress)
+            deliveries_redeliver(report, progress=progress, now=now)
         except github.GitHubError as error:
             report.errors.append(f"deliveries could not be listed: {error}")
     for line in report.lines():

@@ -7,6 +7,7 @@ sent with the user's own token, so GitHub itself decides whether this user may r
 import base64
 import binascii
 import json
+from datetime import UTC, datetime
 from functools import wraps
 
 from django.http import Http404, JsonResponse
@@ -29,10 +30,11 @@ FILTERS = {
     "event": WorkflowRun.event,
     "actor": WorkflowRun.actor_login,
 }
+# The actions, named as GitHub's endpoints are, and what to say when GitHub accepted one.
 ACTIONS = {
-    "rerun": ("rerun", "Re-run requested."),
-    "rerun-failed-jobs": ("rerun-failed-jobs", "Re-run of the failed jobs requested."),
-    "cancel": ("cancel", "Cancellation requested."),
+    "rerun": "Re-run requested.",
+    "rerun-failed-jobs": "Re-run of the failed jobs requested.",
+    "cancel": "Cancellation requested.",
 }
 
 
@@ -51,18 +53,12 @@ def api_view(view):
             response = JsonResponse(
                 {"error": f"GitHub's rate limit is reached until {limited.retry_at.isoformat()}."}, status=429
             )
-            response["Retry-After"] = str(max(1, int((limited.retry_at - _now()).total_seconds())))
+            response["Retry-After"] = str(max(1, int((limited.retry_at - datetime.now(UTC)).total_seconds())))
             return response
         except (github.GitHubUnavailable, github.AppCredentialsRejected):
             return JsonResponse({"error": "GitHub is not answering; try again shortly."}, status=502)
 
     return wrapper
-
-
-def _now():
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 @require_safe
@@ -203,11 +199,10 @@ def run_action(request, owner, repo, run_id, action):
     if action not in ACTIONS:
         raise Http404("No such action.")
     access = repo_access(request.user.record, f"{owner}/{repo}")
-    endpoint, done = ACTIONS[action]
     user_id = request.user.pk
     try:
         github.post(
-            f"/repos/{access.full_name}/actions/runs/{run_id}/{endpoint}",
+            f"/repos/{access.full_name}/actions/runs/{run_id}/{action}",
             token=user_access_token(user_id),
             identity=f"user:{user_id}",
         )
@@ -220,4 +215,4 @@ def run_action(request, owner, repo, run_id, action):
         return JsonResponse({"error": f"GitHub refused: {conflict}"}, status=409)
     except github.ValidationFailed as invalid:
         return JsonResponse({"error": f"GitHub refused: {invalid}"}, status=422)
-    return JsonResponse({"ok": True, "message": done}, status=202)
+    return JsonResponse({"ok": True, "message": ACTIONS[action]}, status=202)

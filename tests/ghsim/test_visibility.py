@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from ghsim.payloads import not_found
 
@@ -109,3 +110,19 @@ def test_it_lets_anonymous_callers_see_public_repositories_only(sim, api_as):
     assert anonymous.get("/repos/acme/storefront").status_code == 200
     assert anonymous.get("/repos/acme/api").status_code == 404
     assert anonymous.get("/user").status_code == 401
+
+
+def test_it_adds_repositories_a_user_then_sees():
+    from ghsim.testing import running_simulator
+
+    with running_simulator() as sim:
+        added = sim.add_repositories("acme", 3, access={"bob": "read"})
+        token = sim.user_token("bob")
+        listed = requests.get(
+            f"{sim.api_url}/user/installations/70001/repositories",
+            headers={"Authorization": f"Bearer {token}"},
+            params={"per_page": 100},
+            timeout=5,
+        ).json()
+
+    assert set(added) <= {repo["full_name"] for repo in listed["repositories"]}

@@ -6,12 +6,9 @@ browser download cannot work offline.
 """
 
 import shutil
-import threading
-import time
+from pathlib import Path
 
 import pytest
-
-from devstack.dynamodb_local import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying hosts this machine cannot reach.
@@ -29,32 +26,16 @@ CHROMIUM_ARGS = [
 @pytest.fixture
 def live_app(dynamodb):
     """The app served over HTTP and WebSocket at a free 127.0.0.1 port; yields its base URL."""
-    import uvicorn
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from devstack.live import live_app as serving
 
-    from dashboard.asgi import application
-
-    port = free_port()
-    config = uvicorn.Config(
-        ASGIStaticFilesHandler(application), host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the live app did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def chromium():
     """One headless Chromium for the run."""
-    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):
+    if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is not installed: `make test` installs Debian's chromium package")
     from playwright.sync_api import sync_playwright
 

@@ -21,6 +21,18 @@ def _github_requests(sim, *, status=None):
     return counts["by_status"].get(str(status), 0)
 
 
+def _forget_loaded(repo):
+    """Make the app load a repository's runs again on its next view, as if it had never been shown."""
+    from dashboard.dynamo import shared_client
+    from runs.models import RepoSummary
+
+    shared_client().update_item(
+        TableName=RepoSummary.Meta.table_name,
+        Key={"repoId": {"S": repo}},
+        UpdateExpression="REMOVE backfilledAt",
+    )
+
+
 def _valid(path, method, response):
     schema = SPEC["paths"][path][method]["responses"][str(response.status_code)]["content"]["application/json"]
     jsonschema.validate(response.json(), {**schema["schema"], "components": SPEC["components"]})
@@ -169,15 +181,7 @@ def test_it_serves_the_cache_through_github_errors_and_heals_after(alice, github
     alice.get("/api/repos")
     github_sim.trigger("acme/storefront", outcome="failure")
     settle(github_sim)
-    from dashboard.dynamo import shared_client
-    from runs.models import RepoSummary
-
-    # acme/storefront must be loaded again: forget that it was.
-    shared_client().update_item(
-        TableName=RepoSummary.Meta.table_name,
-        Key={"repoId": {"S": "acme/storefront"}},
-        UpdateExpression="REMOVE backfilledAt",
-    )
+    _forget_loaded("acme/storefront")
     github_sim.set_faults(api_error_rate=1.0)
 
     during = alice.get("/api/repos/acme/storefront")
@@ -321,3 +325,36 @@ def test_it_sees_a_repository_added_to_an_installation_at_once(alice, github_sim
     visibility_invalidate()  # what the installation_repositories webhook does
 
     assert "globex/legacy" in {repo["full_name"] for repo in alice.get("/api/repos").json()["repos"]}
+
+
+def test_it_creates_one_installation_token_for_many_threads_at_once(dynamodb, github_sim):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dashboard import github
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tokens = set(pool.map(lambda _: github.installation_token(70001), range(8)))
+
+    assert len(tokens) == 1
+    created = github_sim.request_counts()["by_route"]["POST /api/v3/app/installations/{installation_id}/access_tokens"]
+    assert created == {"201": 1}
+
+
+def test_it_serves_the_cache_through_github_timeouts_and_heals_after(alice, github_sim, settings):
+    github_sim.trigger("acme/api", outcome="success")
+    settle(github_sim)
+    alice.get("/api/repos/acme/api")
+    github_sim.trigger("acme/api", outcome="failure")
+    settle(github_sim)
+    _forget_loaded("acme/api")
+    settings.GITHUB_TIMEOUT = 0.5
+    github_sim.set_faults(api_timeout_rate=1.0, api_timeout_seconds=1.0)
+
+    during = alice.get("/api/repos/acme/api")
+    github_sim.set_faults(api_timeout_rate=0.0)
+    after = alice.get("/api/repos/acme/api")
+
+    assert during.status_code == 200
+    assert (during.json()["stale"], [run["conclusion"] for run in during.json()["runs"]]) == (True, ["success"])
+    assert after.json()["stale"] is False
+    assert sorted(run["conclusion"] for run in after.json()["runs"]) == ["failure", "success"]
