@@ -151,6 +151,10 @@ GITHUB_WEBHOOK_SECRET = (
 )
 GITHUB_WEBHOOK_SECRET_PREVIOUS = envstr("GITHUB_WEBHOOK_SECRET_PREVIOUS")
 
+# --- Live updates --------------------------------------------------------------------------------------------------
+# Locally, WebSocket consumers share this process's channel layer; see realtime/layers.py.
+CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.LiveChannelLayer"}}
+
 # --- Runs ----------------------------------------------------------------------------------------------------------
 # How far back a repository's runs are loaded the first time it is shown.
 RUNS_BACKFILL_DAYS = envint("RUNS_BACKFILL_DAYS", 30, minimum=1, maximum=90)

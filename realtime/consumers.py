@@ -1,13 +1,85 @@
-"""The local WebSocket endpoint, `/ws`, served by Channels under `runserver`."""
+"""The local WebSocket endpoint, `/ws`, served by Channels under `runserver`.
 
+A socket belongs to a signed-in user (the session cookie, through Channels' AuthMiddlewareStack). It receives
+the changes of the repositories it subscribed to, and only of those the user may see: a subscription is checked
+against the user's visibility, and re-checked when an installation event changes what users may see.
+"""
+
+import json
+
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from realtime.groups import EVERYONE, repo_group
+
+MAX_SUBSCRIPTIONS = 500
+
+
+def _visible_names(user_id: int) -> set[str]:
+    from accounts.models import UserRecord
+    from runs.visibility import visible_repos
+
+    return set(visible_repos(UserRecord.get(user_id)).repos)
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
-    """Answers the browser's heartbeat; subscriptions and pushes are added by the realtime layer."""
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()  # before accepting: the handshake is refused with 403
+            return
+        self.user_id = user.pk
+        self.subscribed: set[str] = set()
+        await self.channel_layer.group_add(EVERYONE, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "hello", "login": user.login})
+
+    async def disconnect(self, code):
+        for repo in getattr(self, "subscribed", set()):
+            await self.channel_layer.group_discard(repo_group(repo), self.channel_name)
+        await self.channel_layer.group_discard(EVERYONE, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
-        if isinstance(content, dict) and content.get("type") == "ping":
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "ping":
             await self.send_json({"type": "pong"})
+        elif kind == "subscribe":
+            await self._subscribe(content.get("repos"))
+        elif kind == "unsubscribe":
+            await self._unsubscribe(content.get("repos"))
         else:
             await self.send_json({"type": "error", "message": "unknown message type"})
+
+    async def _subscribe(self, repos):
+        if not isinstance(repos, list) or not all(isinstance(repo, str) for repo in repos):
+            await self.send_json({"type": "error", "message": "repos must be a list of owner/repo names"})
+            return
+        if len(self.subscribed | set(repos)) > MAX_SUBSCRIPTIONS:
+            await self.send_json({"type": "error", "message": f"at most {MAX_SUBSCRIPTIONS} subscriptions"})
+            return
+        visible = await sync_to_async(_visible_names)(self.user_id)
+        allowed = [repo for repo in repos if repo in visible]
+        for repo in allowed:
+            await self.channel_layer.group_add(repo_group(repo), self.channel_name)
+        self.subscribed |= set(allowed)
+        denied = sorted(set(repos) - set(allowed))
+        await self.send_json({"type": "subscribed", "repos": sorted(self.subscribed), "denied": denied})
+
+    async def _unsubscribe(self, repos):
+        for repo in set(repos or []) & self.subscribed:
+            await self.channel_layer.group_discard(repo_group(repo), self.channel_name)
+            self.subscribed.discard(repo)
+        await self.send_json({"type": "subscribed", "repos": sorted(self.subscribed), "denied": []})
+
+    async def change_event(self, message):
+        """A change of a subscribed repository: the text was serialized once for every socket."""
+        await self.send(text_data=message["text"])
+
+    async def visibility_changed(self, message):
+        """What users may see changed: drop subscriptions this user may no longer see."""
+        visible = await sync_to_async(_visible_names)(self.user_id)
+        lost = self.subscribed - visible
+        for repo in lost:
+            await self.channel_layer.group_discard(repo_group(repo), self.channel_name)
+        self.subscribed -= lost
+        await self.send(text_data=json.dumps({"type": "subscribed", "repos": sorted(self.subscribed), "denied": []}))

@@ -17,6 +17,7 @@ from accounts.tokens import user_access_token
 from dashboard import github
 from dashboard.dynamo import shared_client
 from dashboard.models import GitHubState
+from realtime.fanout import visibility_to_sockets
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def visibility_epoch() -> int:
 
 def visibility_invalidate() -> None:
     """Make every user's kept visibility stale (an installation or its repositories changed)."""
+
     shared_client().update_item(
         TableName=GitHubState.Meta.table_name,
         Key={"key": {"S": EPOCH_KEY}},
@@ -60,6 +62,8 @@ def visibility_invalidate() -> None:
             ":now": {"S": GitHubState.updated_at.serialize(datetime.now(UTC))},
         },
     )
+    # Open sockets re-check their subscriptions now, not at their next reconnect.
+    visibility_to_sockets()
 
 
 def kept_repos(record: UserRecord) -> dict[str, RepoAccess]:

@@ -104,7 +104,16 @@ def test_it_signs_in_as_the_demo_user_by_following_redirects(data_dir):
 def test_it_serves_the_websocket_from_the_same_process(data_dir):
     stack = LocalStack(data_dir).start()
     try:
-        with connect(f"ws://127.0.0.1:{stack.app_port}/ws", origin=stack.url, open_timeout=10) as socket:
+        browser = requests.Session()
+        browser.get(f"{stack.url}/auth/github", timeout=30)  # signs in as the demo user
+        cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+        with connect(
+            f"ws://127.0.0.1:{stack.app_port}/ws",
+            origin=stack.url,
+            additional_headers={"Cookie": cookie},
+            open_timeout=10,
+        ) as socket:
+            assert json.loads(socket.recv(timeout=10)) == {"type": "hello", "login": "alice"}
             socket.send(json.dumps({"type": "ping"}))
             assert json.loads(socket.recv(timeout=10)) == {"type": "pong"}
     finally:

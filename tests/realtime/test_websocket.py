@@ -1,0 +1,127 @@
+"""The local `/ws`: authenticated by the session cookie, fed only the subscribed repositories the user may see."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from django.test import Client
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from runs.cache import RunState, run_record
+from runs.visibility import visibility_invalidate
+from tests.plugins.github import sign_in
+
+
+def _socket(live_app, browser, settings):
+    cookie = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    return connect(
+        live_app.replace("http", "ws") + "/ws",
+        origin=live_app,
+        additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"},
+        open_timeout=10,
+    )
+
+
+def _receive(socket, timeout=5.0):
+    return json.loads(socket.recv(timeout=timeout))
+
+
+def _signed_in(login):
+    browser = Client()
+    sign_in(browser, login)
+    browser.get("/api/repos")  # keeps the user's visibility
+    return browser
+
+
+def _change(repo, run_id=777, status="in_progress"):
+    return RunState.from_github(
+        {
+            "id": run_id,
+            "status": status,
+            "updated_at": datetime.now(UTC).isoformat(),
+            "run_attempt": 1,
+            "workflow_id": 1,
+            "name": "CI",
+            "head_branch": "main",
+            "repository": {"full_name": repo, "default_branch": "main"},
+        }
+    )
+
+
+def test_it_refuses_a_socket_without_a_session(live_app):
+    # Closing before accepting makes the server refuse the handshake itself.
+    with pytest.raises(InvalidStatus) as refused:
+        connect(live_app.replace("http", "ws") + "/ws", origin=live_app, open_timeout=10)
+    assert refused.value.response.status_code == 403
+
+
+def test_it_pushes_a_change_of_a_subscribed_repository(live_app, github_sim, settings):
+    alice = _signed_in("alice")
+    with _socket(live_app, alice, settings) as socket:
+        assert _receive(socket) == {"type": "hello", "login": "alice"}
+        socket.send(json.dumps({"type": "subscribe", "repos": ["acme/api", "globex/skunkworks"]}))
+        assert _receive(socket) == {"type": "subscribed", "repos": ["acme/api"], "denied": ["globex/skunkworks"]}
+
+        run_record(_change("acme/api"))
+
+        message = _receive(socket)
+    assert message["type"] == "change"
+    assert message["event"]["repo"] == "acme/api"
+    assert message["event"]["status"] == "in_progress"
+    assert message["id"]
+
+
+def test_it_pushes_nothing_to_a_user_who_may_not_see_the_repository(live_app, github_sim, settings):
+    alice, dana = _signed_in("alice"), _signed_in("dana")
+    with _socket(live_app, alice, settings) as watcher, _socket(live_app, dana, settings) as outsider:
+        _receive(watcher), _receive(outsider)
+        watcher.send(json.dumps({"type": "subscribe", "repos": ["acme/payroll"]}))
+        outsider.send(json.dumps({"type": "subscribe", "repos": ["acme/payroll"]}))
+        assert _receive(watcher)["repos"] == ["acme/payroll"]
+        assert _receive(outsider) == {"type": "subscribed", "repos": [], "denied": ["acme/payroll"]}
+
+        run_record(_change("acme/payroll"))
+
+        assert _receive(watcher)["type"] == "change"
+        with pytest.raises(TimeoutError):
+            outsider.recv(timeout=1.0)  # checked at the socket: nothing arrives
+
+
+def test_it_holds_a_burst_without_dropping(live_app, github_sim, settings):
+    alice = _signed_in("alice")
+    with _socket(live_app, alice, settings) as socket:
+        _receive(socket)
+        socket.send(json.dumps({"type": "subscribe", "repos": ["acme/api"]}))
+        _receive(socket)
+
+        for run_id in range(300):
+            run_record(_change("acme/api", run_id=10_000 + run_id))
+        received = {_receive(socket)["event"]["id"] for _ in range(300)}
+
+    assert received == set(range(10_000, 10_300))
+
+
+def test_it_drops_a_subscription_the_user_may_no_longer_see(live_app, github_sim, settings):
+    alice = _signed_in("alice")
+    with _socket(live_app, alice, settings) as socket:
+        _receive(socket)
+        socket.send(json.dumps({"type": "subscribe", "repos": ["acme/api", "acme/storefront"]}))
+        _receive(socket)
+
+        github_sim.change_installation(70001, "remove-repos", repos=["acme/api"])
+        visibility_invalidate()  # what the installation_repositories webhook does
+        update = _receive(socket)
+        run_record(_change("acme/api"))
+
+        assert update == {"type": "subscribed", "repos": ["acme/storefront"], "denied": []}
+        with pytest.raises(TimeoutError):
+            socket.recv(timeout=1.0)
+
+
+def test_it_answers_the_heartbeat(live_app, github_sim, settings):
+    alice = _signed_in("alice")
+    with _socket(live_app, alice, settings) as socket:
+        _receive(socket)
+        socket.send(json.dumps({"type": "ping"}))
+        assert _receive(socket) == {"type": "pong"}
