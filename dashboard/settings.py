@@ -154,6 +154,9 @@ GITHUB_WEBHOOK_SECRET_PREVIOUS = envstr("GITHUB_WEBHOOK_SECRET_PREVIOUS")
 # --- Live updates --------------------------------------------------------------------------------------------------
 # Locally, WebSocket consumers share this process's channel layer; see realtime/layers.py.
 CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.LiveChannelLayer"}}
+# Stream /events (local ASGI), or answer with the events missed and let the browser reconnect (API Gateway
+# cannot stream).
+SSE_STREAM = envbool("SSE_STREAM", not IS_DEPLOYED)
 
 # --- Runs ----------------------------------------------------------------------------------------------------------
 # How far back a repository's runs are loaded the first time it is shown.

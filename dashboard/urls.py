@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("runs.urls")),
     path("", include("webhooks.urls")),
+    path("", include("realtime.urls")),
 ]

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from dashboard import github
 from dashboard.dynamo import shared_client
 from runs.models import WorkflowRun
 
@@ -35,5 +36,18 @@ def _describe(error: Exception) -> str:
 
 @require_safe
 def home(request):
-    """The front page: a sign-in button, or the signed-in user's dashboard."""
-    return render(request, "dashboard/home.html")
+    """The front page: a sign-in button, or the latest run of each workflow of every visible repository, live."""
+    if not request.user.is_authenticated:
+        return render(request, "dashboard/home.html")
+    from runs.overview import overview_read
+    from runs.serializers import repo_json
+
+    try:
+        overview = overview_read(request.user.record)
+    except (github.GitHubUnavailable, github.RateLimited) as error:
+        return render(request, "dashboard/home.html", {"unavailable": str(error) or "GitHub is not answering."})
+    repos = [
+        repo_json(access, overview.summaries.get(name, {}), load_error=overview.failed.get(name))
+        for name, access in sorted(overview.visibility.repos.items())
+    ]
+    return render(request, "dashboard/home.html", {"repos": repos, "stale_reason": overview.visibility.stale_reason})

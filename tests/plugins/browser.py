@@ -24,12 +24,19 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def live_app(dynamodb):
-    """The app served over HTTP and WebSocket at a free 127.0.0.1 port; yields its base URL."""
-    from devstack.live import live_app as serving
+def app_server(dynamodb):
+    """The app served over HTTP and WebSocket at a free 127.0.0.1 port, which a test may stop and start."""
+    from devstack.live import LiveServer
 
-    with serving() as url:
-        yield url
+    server = LiveServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_app(app_server):
+    """The live app's base URL."""
+    return app_server.url
 
 
 @pytest.fixture(scope="session")

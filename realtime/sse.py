@@ -1,0 +1,105 @@
+"""`GET /events`: Server-Sent Events, for browsers whose WebSocket does not get through.
+
+Events carry `id:` fields. A browser that comes back sends `Last-Event-ID` (or `last_event_id=` on its first
+request) and first gets everything it missed from the events table. Locally the response then goes on streaming
+live changes. API Gateway cannot stream (SSE_STREAM off when deployed): the response ends after the catch-up with
+a `retry:` so EventSource reconnects shortly, and nothing is lost between two reconnects.
+"""
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.http import JsonResponse, StreamingHttpResponse
+from django.views.decorators.http import require_safe
+
+from realtime.groups import repo_group
+from realtime.models import EVENT_RETENTION, Event
+
+RETRY_MS = 3000
+HEARTBEAT_SECONDS = 25  # a comment line keeps proxies from closing an idle stream
+MAX_REPOS = 500
+
+
+def _frame(event: Event) -> str:
+    return f"id: {event.event_id}\nevent: change\ndata: {event.data}\n\n"
+
+
+def _since(last_event_id: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(last_event_id.split("-")[0]) / 1000, UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def events_since(last_event_id: str | None, repos: set[str]) -> tuple[list[Event], bool]:
+    """Events after `last_event_id` for these repositories, and whether some may have expired unseen."""
+    now = datetime.now(UTC)
+    since = _since(last_event_id) if last_event_id else None
+    if since is None:
+        return [], bool(last_event_id)
+    if since < now - EVENT_RETENTION:
+        return [], True  # older than the log keeps: the browser must re-read its snapshot
+    found, hour = [], since.replace(minute=0, second=0, microsecond=0)
+    while hour <= now:
+        bucket = hour.strftime("%Y-%m-%dT%H")
+        found += [event for event in Event.query(bucket, Event.event_id > last_event_id) if event.repo_id in repos]
+        hour += timedelta(hours=1)
+    return found, False
+
+
+def _visible(user_id: int) -> set[str]:
+    from accounts.models import UserRecord
+    from runs.visibility import visible_repos
+
+    return set(visible_repos(UserRecord.get(user_id)).repos)
+
+
+@require_safe
+def events(request):
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "Sign in first."}, status=401)
+    wanted = {name for name in request.GET.get("repos", "").split(",") if name}
+    if len(wanted) > MAX_REPOS:
+        return JsonResponse({"error": f"At most {MAX_REPOS} repositories."}, status=400)
+    repos = wanted & _visible(request.user.pk)
+    last = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
+    stream = _live(last, repos) if settings.SSE_STREAM else iter([_catch_up(last, repos)[0]])
+    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _catch_up(last: str | None, repos: set[str]) -> tuple[str, str]:
+    """The opening of a response (retry, a reset if events were lost, what was missed) and the newest id in it."""
+    missed, gap = events_since(last, repos)
+    head = f"retry: {RETRY_MS}\n\n" + ("event: reset\ndata: {}\n\n" if gap else "") + "".join(map(_frame, missed))
+    return head, max((event.event_id for event in missed), default=last or "")
+
+
+async def _live(last: str | None, repos: set[str]):
+    """The catch-up, then live changes from this process's channel layer until the browser goes."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    for repo in repos:
+        await layer.group_add(repo_group(repo), channel)
+    try:
+        # Joined first, caught up second: a change made in between is in the catch-up, the stream, or both.
+        head, newest = await sync_to_async(_catch_up)(last, repos)
+        yield head
+        while True:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), timeout=HEARTBEAT_SECONDS)
+            except TimeoutError:
+                yield ": keepalive\n\n"
+                continue
+            change = json.loads(message["text"]) if message.get("type") == "change.event" else None
+            if change and change["id"] > newest:  # ids sort by time; the catch-up sent the older ones
+                yield f"id: {change['id']}\nevent: change\ndata: {json.dumps(change['event'])}\n\n"
+    finally:
+        for repo in repos:
+            await layer.group_discard(repo_group(repo), channel)

@@ -1,0 +1,104 @@
+"""In a real Chromium: changes reach the open page live, over WebSocket or SSE, and a reconnect loses nothing."""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from runs.cache import RunState, run_record
+from tests.runs.conftest import settle
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def hooked(github_sim, live_app, settings):
+    github_sim.set_hook(url=f"{live_app}/webhooks/github", secret=settings.GITHUB_WEBHOOK_SECRET)
+    github_sim.trigger("acme/api", "ci", outcome="success", branch="main")
+    settle(github_sim)
+    return github_sim
+
+
+def _open(page, query=""):
+    page.goto(page.app_url + "/auth/github?next=/" + query)
+    page.wait_for_url(page.app_url + "/" + query)
+    page.locator('#live-status[data-state="live"]').wait_for()
+    return page.locator('tr[data-repo="acme/api"] [data-testid="state"]')
+
+
+@pytest.mark.parametrize("transport", ["websocket", "sse"])
+def test_a_webhook_change_appears_in_the_open_page_without_reload(page, hooked, transport):
+    state = _open(page, "?transport=sse" if transport == "sse" else "")
+    assert state.inner_text() == "success"
+
+    hooked.trigger("acme/api", "ci", outcome="failure", branch="main")  # its webhooks reach the live app
+    hooked.advance(60)
+
+    page.wait_for_function(
+        "document.querySelector('tr[data-repo=\"acme/api\"] [data-testid=state]').textContent !== 'success'"
+    )
+    assert state.inner_text() in ("queued", "in_progress")
+    settle(hooked)
+    page.wait_for_function(
+        "document.querySelector('tr[data-repo=\"acme/api\"] [data-testid=state]').textContent === 'failure'"
+    )
+    assert page.evaluate("window.liveClient.useSocket") is (transport == "websocket")
+
+
+def _with_login_hint(route, login):
+    response = route.fetch(max_redirects=0)
+    headers = {**response.headers, "location": f"{response.headers['location']}&login={login}"}
+    route.fulfill(response=response, headers=headers)
+
+
+def test_a_user_without_access_receives_nothing_at_the_socket(chromium, live_app, hooked):
+    pages = {}
+    for login in ("alice", "dana"):
+        context = chromium.new_context()
+        # GitHub's `login` hint picks the simulated user: added to the app's redirect to the authorize page.
+        context.route(re.compile(r"/auth/github"), lambda route, _request, login=login: _with_login_hint(route, login))
+        pages[login] = context.new_page()
+        pages[login].goto(f"{live_app}/auth/github?next=/")
+        pages[login].locator('#live-status[data-state="live"]').wait_for()
+    assert pages["dana"].get_by_test_id("user-name").inner_text() == "Dana Diaz"
+
+    hooked.trigger("acme/api", "ci", outcome="failure", branch="main")
+    settle(hooked)
+    pages["alice"].wait_for_function("window.liveClient.received.some(e => e.repo === 'acme/api')")
+
+    assert pages["dana"].evaluate("window.liveClient.received.filter(e => e.repo === 'acme/api').length") == 0
+
+
+def test_the_page_reconnects_and_shows_what_changed_while_it_was_cut_off(page, hooked, app_server):
+    state = _open(page)
+    assert state.inner_text() == "success"
+    app_server.stop()
+    page.locator('#live-status[data-state="stale"]').wait_for()
+
+    # While the page is cut off, a newer run of the workflow is stored (e.g. by reconciliation).
+    truth = next(run for run in hooked.truth()["runs"] if run["repository"] == "acme/api")
+    run_record(
+        RunState.from_github(
+            {
+                "id": truth["id"] + 1,
+                "workflow_id": next(
+                    w.id for w in hooked.world.repo_named("acme", "api").workflows if w.spec.key == "ci"
+                ),
+                "name": "CI",
+                "status": "completed",
+                "conclusion": "cancelled",
+                "run_number": truth["run_number"] + 1,
+                "head_branch": "main",
+                "updated_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+                "repository": {"full_name": "acme/api", "default_branch": "main"},
+            }
+        )
+    )
+    app_server.start()
+
+    page.locator('#live-status[data-state="live"]').wait_for(timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('tr[data-repo=\"acme/api\"] [data-testid=state]').textContent === 'cancelled'"
+    )
+    assert json.loads(page.evaluate("JSON.stringify(window.liveClient.state)")) == "live"
