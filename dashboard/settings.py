@@ -157,6 +157,9 @@ CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.LiveChannelLayer"}}
 # Stream /events (local ASGI), or answer with the events missed and let the browser reconnect (API Gateway
 # cannot stream).
 SSE_STREAM = envbool("SSE_STREAM", not IS_DEPLOYED)
+# Deployed: the API Gateway WebSocket API's management endpoint (https://{api-id}.execute-api.{region}.amazonaws.com/
+# {stage}). When set, changes reach sockets through it instead of this process's channel layer.
+WEBSOCKET_API_ENDPOINT = envstr("WEBSOCKET_API_ENDPOINT")
 
 # --- Runs ----------------------------------------------------------------------------------------------------------
 # How far back a repository's runs are loaded the first time it is shown.

@@ -16,6 +16,13 @@ def change_to_sockets(sender, event, **kwargs):
 
 def visibility_to_sockets(**kwargs):
     """Every socket re-checks its subscriptions (an installation event changed what users may see)."""
+    from django.conf import settings
+
+    if settings.WEBSOCKET_API_ENDPOINT:
+        from realtime.gateway import connections_resubscribe
+
+        connections_resubscribe()
+        return
     layer = get_channel_layer()
     if layer is not None and hasattr(layer, "group_send_threadsafe"):
         layer.group_send_threadsafe(EVERYONE, {"type": "visibility.changed"})

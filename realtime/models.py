@@ -57,3 +57,15 @@ class Event(TableModel):
     repo_id = UnicodeAttribute(attr_name="repoId")
     data = UnicodeAttribute()  # the JSON the browser receives
     expires_at = TTLAttribute(default=lambda: EVENT_RETENTION, attr_name="expiresAt")
+
+
+class Subscription(TableModel):
+    """One connection's subscription to one repository, so a change finds its connections with one query."""
+
+    class Meta(TableMeta):
+        table_name = table("subscriptions")
+
+    repo_id = UnicodeAttribute(hash_key=True, attr_name="repoId")
+    connection_id = UnicodeAttribute(range_key=True, attr_name="connectionId")
+    user_id = NumberAttribute(attr_name="userId")
+    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")

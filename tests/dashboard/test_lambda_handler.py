@@ -181,3 +181,16 @@ def test_it_runs_the_scheduled_reconciliation_named_in_zappa_settings(lambda_han
     result = lambda_handler.handler(event, context=None)
 
     assert result == {"runs_repaired": 0, "deliveries_redelivered": 0}
+
+
+def test_every_function_named_in_zappa_settings_imports():
+    import importlib
+
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())
+    named = {stage.get("lambda_handler") for stage in settings.values()} - {None}
+    named |= {event["function"] for stage in settings.values() for event in stage.get("events", [])}
+
+    assert "realtime.lambda_ws.handler" in named
+    for path in named:
+        module, _, function = path.rpartition(".")
+        assert callable(getattr(importlib.import_module(module), function)), path

@@ -7,7 +7,7 @@ from accounts.models import SessionRecord, UserRecord, UserSettings
 from dashboard.dynamo import shared_client, table, table_models
 from dashboard.models import GitHubState
 from dashboard.tables import IndexSpec, SchemaConflict, TableSpec, ensure_table, table_spec
-from realtime.models import Connection, Event
+from realtime.models import Connection, Event, Subscription
 from runs.models import RepoSummary, WorkflowJob, WorkflowRun
 from webhooks.models import WebhookDelivery
 
@@ -28,6 +28,7 @@ EXPECTED = {
     RepoSummary: (("repoId", "S"), None, {}, None),
     GitHubState: (("key", "S"), None, {}, "expiresAt"),
     Event: (("bucket", "S"), ("eventId", "S"), {}, "expiresAt"),
+    Subscription: (("repoId", "S"), ("connectionId", "S"), {}, "expiresAt"),
 }
 
 

@@ -85,6 +85,7 @@
       const data = JSON.parse(message.data);
       if (data.type === "subscribed" && self.state !== "live") self.connected();
       else if (data.type === "change") self.change(data.event, data.id);
+      else if (data.type === "resubscribe") socket.send(JSON.stringify({ type: "subscribe", repos: self.repos }));
     };
     socket.onclose = function () {
       self.retry();

@@ -1,0 +1,97 @@
+"""The WebSocket Lambda: API Gateway's `$connect`, `$disconnect` and `$default` routes, kept light.
+
+It is its own function (zappa_settings.json), so a socket event does not pay the whole app's start; it sets up
+Django only for settings, sessions and the DynamoDB models.
+"""
+
+import json
+import os
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+django.setup()
+
+from http.cookies import CookieError, SimpleCookie  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import SESSION_KEY  # noqa: E402
+from pynamodb.exceptions import DoesNotExist  # noqa: E402
+
+from accounts.models import UserRecord  # noqa: E402
+from accounts.sessions import SessionStore  # noqa: E402
+from realtime import gateway  # noqa: E402
+from realtime.models import Connection  # noqa: E402
+from runs.visibility import visible_repos  # noqa: E402
+
+
+def _cookie_header(event: dict) -> str:
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    multi = {key.lower(): value for key, value in (event.get("multiValueHeaders") or {}).items()}
+    return headers.get("cookie") or "; ".join(multi.get("cookie", []))
+
+
+def session_user(event: dict) -> int | None:
+    """The signed-in user of the session cookie on the `$connect` request, or None."""
+    cookies = SimpleCookie()
+    try:
+        cookies.load(_cookie_header(event))
+    except CookieError:
+        return None
+    morsel = cookies.get(settings.SESSION_COOKIE_NAME)
+    if morsel is None:
+        return None
+    user_id = SessionStore(morsel.value).get(SESSION_KEY)
+    try:
+        return UserRecord.get(int(user_id)).user_id if user_id is not None else None
+    except (DoesNotExist, ValueError):
+        return None
+
+
+def on_connect(event: dict) -> dict:
+    user_id = session_user(event)
+    if user_id is None:
+        return {"statusCode": 401, "body": "Sign in first."}
+    gateway.connection_open(event["requestContext"]["connectionId"], user_id)
+    return {"statusCode": 200}
+
+
+def on_disconnect(event: dict) -> dict:
+    gateway.connection_forget(event["requestContext"]["connectionId"])
+    return {"statusCode": 200}
+
+
+def on_message(event: dict) -> dict:
+    connection_id = event["requestContext"]["connectionId"]
+    try:
+        connection = Connection.get(connection_id)
+    except DoesNotExist:
+        return {"statusCode": 410, "body": "Unknown connection."}
+    try:
+        message = json.loads(event.get("body") or "")
+    except ValueError:
+        message = None
+    kind = message.get("type") if isinstance(message, dict) else None
+    repos = message.get("repos") if isinstance(message, dict) else None
+    if kind == "ping":
+        gateway.answer(connection_id, {"type": "pong"})
+    elif kind in ("subscribe", "unsubscribe") and isinstance(repos, list) and all(isinstance(r, str) for r in repos):
+        if kind == "subscribe":
+            visible = set(visible_repos(UserRecord.get(connection.user_id)).repos)
+            gateway.answer(connection_id, gateway.subscriptions_set(connection, repos, visible))
+        else:
+            gateway.answer(connection_id, gateway.subscriptions_drop(connection, repos))
+    else:
+        gateway.answer(connection_id, {"type": "error", "message": "unknown message type"})
+    return {"statusCode": 200}
+
+
+ROUTES = {"$connect": on_connect, "$disconnect": on_disconnect, "$default": on_message}
+
+
+def handler(event, context):
+    """The Lambda entry point."""
+    route = ROUTES.get(event.get("requestContext", {}).get("routeKey"))
+    if route is None:
+        return {"statusCode": 400, "body": "Unknown route."}
+    return route(event)

@@ -1,0 +1,168 @@
+"""The WebSocket Lambda, driven with API Gateway's own event shapes; the Management API is moto's (and a Stubber
+for the 410 moto never sends)."""
+
+import json
+import urllib.parse
+from datetime import UTC, datetime
+
+import pytest
+from botocore.stub import Stubber
+from django.test import Client
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from realtime import gateway
+from realtime.models import Connection, Subscription
+from runs.cache import run_record
+from tests.plugins.github import sign_in
+from tests.realtime.test_websocket import _change
+
+ENDPOINT = "https://abc123.execute-api.eu-west-2.amazonaws.com/prod"
+
+
+@pytest.fixture
+def management_api(settings, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    settings.WEBSOCKET_API_ENDPOINT = ENDPOINT
+    gateway.management_client.cache_clear()
+    with mock_aws():
+        from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+
+        yield apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID]["eu-west-2"]
+    gateway.management_client.cache_clear()
+
+
+@pytest.fixture
+def lambda_ws(dynamodb):
+    from realtime import lambda_ws
+
+    return lambda_ws
+
+
+def ws_event(route, connection_id, *, cookie=None, body=None):
+    """An API Gateway WebSocket API event, as Lambda receives it."""
+    event = {
+        "requestContext": {
+            "routeKey": route,
+            "eventType": {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE"),
+            "extendedRequestId": "NtJtNH2WjoEF2Xw=",
+            "requestTime": "24/Nov/2026:23:59:00 +0000",
+            "messageDirection": "IN",
+            "stage": "prod",
+            "connectedAt": 1795564740000,
+            "requestTimeEpoch": 1795564740100,
+            "requestId": "NtJtNH2WjoEF2Xw=",
+            "domainName": "abc123.execute-api.eu-west-2.amazonaws.com",
+            "connectionId": connection_id,
+            "apiId": "abc123",
+        },
+        "isBase64Encoded": False,
+    }
+    if route == "$connect":
+        event["headers"] = {"Host": "abc123.execute-api.eu-west-2.amazonaws.com", "Sec-WebSocket-Version": "13"}
+        if cookie:
+            event["headers"]["Cookie"] = cookie
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def _messages(backend, connection_id):
+    # moto keeps connections under their URL-encoded id (API Gateway's ids end in '=').
+    data = backend.connections[urllib.parse.quote(connection_id, safe="")].data.decode()
+    decoder, found, index = json.JSONDecoder(), [], 0
+    while index < len(data):
+        message, index = decoder.raw_decode(data, index)
+        found.append(message)
+    return found
+
+
+def _cookie_of(login, settings):
+    browser = Client()
+    sign_in(browser, login)
+    browser.get("/api/repos")  # keeps the user's visibility
+    return f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}; other=1"
+
+
+def test_it_accepts_a_connection_with_a_valid_session_and_records_it(lambda_ws, github_sim, settings):
+    response = lambda_ws.handler(ws_event("$connect", "conn-A=", cookie=_cookie_of("alice", settings)), None)
+
+    assert response["statusCode"] == 200
+    assert Connection.get("conn-A=").user_id == 1001
+
+
+@pytest.mark.parametrize("cookie", [None, "dashboard_session=not-a-session", "garbage;;=="])
+def test_it_refuses_a_connection_without_a_valid_session(lambda_ws, dynamodb, cookie):
+    response = lambda_ws.handler(ws_event("$connect", "conn-B=", cookie=cookie), None)
+
+    assert response["statusCode"] == 401
+    assert Connection.count() == 0
+
+
+def test_it_subscribes_only_to_visible_repositories_and_fans_out_to_them(
+    lambda_ws, github_sim, settings, management_api
+):
+    lambda_ws.handler(ws_event("$connect", "alice-1=", cookie=_cookie_of("alice", settings)), None)
+    lambda_ws.handler(ws_event("$connect", "dana-1=", cookie=_cookie_of("dana", settings)), None)
+    subscribe = json.dumps({"type": "subscribe", "repos": ["acme/api", "globex/skunkworks"]})
+
+    lambda_ws.handler(ws_event("$default", "alice-1=", body=subscribe), None)
+    lambda_ws.handler(ws_event("$default", "dana-1=", body=subscribe), None)
+    run_record(_change("acme/api"))
+
+    alice, dana = _messages(management_api, "alice-1="), _messages(management_api, "dana-1=")
+    assert alice[0] == {"type": "subscribed", "repos": ["acme/api"], "denied": ["globex/skunkworks"]}
+    assert dana[0] == {"type": "subscribed", "repos": ["globex/skunkworks"], "denied": ["acme/api"]}
+    assert [message["event"]["repo"] for message in alice[1:]] == ["acme/api"]
+    assert [message for message in dana[1:] if message["type"] == "change"] == []
+
+
+def test_it_answers_ping_and_refuses_unknown_messages(lambda_ws, github_sim, settings, management_api):
+    lambda_ws.handler(ws_event("$connect", "alice-2=", cookie=_cookie_of("alice", settings)), None)
+
+    lambda_ws.handler(ws_event("$default", "alice-2=", body='{"type": "ping"}'), None)
+    lambda_ws.handler(ws_event("$default", "alice-2=", body="not json"), None)
+
+    assert _messages(management_api, "alice-2=") == [
+        {"type": "pong"},
+        {"type": "error", "message": "unknown message type"},
+    ]
+
+
+def test_it_forgets_a_connection_on_disconnect(lambda_ws, github_sim, settings, management_api):
+    lambda_ws.handler(ws_event("$connect", "alice-3=", cookie=_cookie_of("alice", settings)), None)
+    lambda_ws.handler(ws_event("$default", "alice-3=", body='{"type": "subscribe", "repos": ["acme/api"]}'), None)
+
+    lambda_ws.handler(ws_event("$disconnect", "alice-3="), None)
+
+    assert Connection.count() == 0
+    assert Subscription.count() == 0
+
+
+def test_it_forgets_a_connection_api_gateway_says_is_gone(lambda_ws, github_sim, settings, management_api):
+    lambda_ws.handler(ws_event("$connect", "gone-1=", cookie=_cookie_of("alice", settings)), None)
+    lambda_ws.handler(ws_event("$default", "gone-1=", body='{"type": "subscribe", "repos": ["acme/api"]}'), None)
+    client = gateway.management_client()
+
+    with Stubber(client) as stubber:
+        stubber.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410)
+        run_record(_change("acme/api"))
+
+    assert Connection.count() == 0
+    assert Subscription.count() == 0
+
+
+def test_it_asks_every_connection_to_subscribe_again_when_visibility_changes(
+    lambda_ws, github_sim, settings, management_api
+):
+    from runs.visibility import visibility_invalidate
+
+    lambda_ws.handler(ws_event("$connect", "alice-4=", cookie=_cookie_of("alice", settings)), None)
+    lambda_ws.handler(ws_event("$default", "alice-4=", body='{"type": "subscribe", "repos": ["acme/api"]}'), None)
+
+    visibility_invalidate()
+
+    assert Subscription.count() == 0
+    assert _messages(management_api, "alice-4=")[-1] == {"type": "resubscribe"}
+    assert Connection.get("alice-4=").connected_at <= datetime.now(UTC)
