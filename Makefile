@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEPS := $(VENV)/.installed node_modules/.installed .java
 TEST_DEPS := $(DEPS) .chromium
 
-.PHONY: run test lint format package bench bench-cold-start bench-webhook-load bench-runs-api bench-github-budget bench-fuzz tables clean
+.PHONY: run test lint format package bench bench-cold-start bench-webhook-load bench-runs-api bench-github-budget bench-fuzz bench-live-latency bench-socket-fanout tables clean
 
 run: $(DEPS)  ## Run the dashboard at http://127.0.0.1:8000 on the local stack
 	$(BIN)/python -m devstack.run
@@ -32,7 +32,7 @@ bench: $(TEST_DEPS) .venv-lambda/.installed  ## Run every benchmark and rewrite 
 bench-cold-start: $(DEPS) .venv-lambda/.installed
 	$(BIN)/python -m bench cold_start
 
-bench-webhook-load bench-runs-api bench-github-budget bench-fuzz: $(TEST_DEPS)
+bench-webhook-load bench-runs-api bench-github-budget bench-fuzz bench-live-latency bench-socket-fanout: $(TEST_DEPS)
 	$(BIN)/python -m bench $(subst -,_,$(patsubst bench-%,%,$@))
 
 tables: $(DEPS)  ## Create or update the DynamoDB tables (against DYNAMODB_ENDPOINT_URL)

@@ -11,7 +11,7 @@ import sys
 
 from bench.report import record
 
-BENCHMARKS = ["cold_start", "webhook_load", "runs_api", "github_budget", "fuzz"]
+BENCHMARKS = ["cold_start", "webhook_load", "runs_api", "github_budget", "fuzz", "live_latency", "socket_fanout"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -152,8 +152,8 @@ GITHUB_WEBHOOK_SECRET = (
 GITHUB_WEBHOOK_SECRET_PREVIOUS = envstr("GITHUB_WEBHOOK_SECRET_PREVIOUS")
 
 # --- Live updates --------------------------------------------------------------------------------------------------
-# Locally, WebSocket consumers share this process's channel layer; see realtime/layers.py.
-CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.LiveChannelLayer"}}
+# Locally, changes reach this process's sockets through realtime/hub.py, not a channel layer.
+CHANNEL_LAYERS: dict = {}
 # Stream /events (local ASGI), or answer with the events missed and let the browser reconnect (API Gateway
 # cannot stream).
 SSE_STREAM = envbool("SSE_STREAM", not IS_DEPLOYED)

@@ -23,7 +23,12 @@ class LiveServer:
         from dashboard.asgi import application
 
         config = uvicorn.Config(
-            ASGIStaticFilesHandler(application), host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
+            ASGIStaticFilesHandler(application),
+            host="127.0.0.1",
+            port=self.port,
+            lifespan="off",
+            log_level="warning",
+            ws="websockets-sansio",  # as `runserver`
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True, name="live-app")

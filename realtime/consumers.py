@@ -10,7 +10,9 @@ import json
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from realtime.fanout import VISIBILITY_CHANGED
 from realtime.groups import EVERYONE, repo_group
+from realtime.hub import Outbox, hub
 
 MAX_SUBSCRIPTIONS = 500
 
@@ -30,14 +32,26 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user_id = user.pk
         self.subscribed: set[str] = set()
-        await self.channel_layer.group_add(EVERYONE, self.channel_name)
+        self.outbox = Outbox(self._deliver)
+        hub.join(EVERYONE, self.outbox)
         await self.accept()
         await self.send_json({"type": "hello", "login": user.login})
 
     async def disconnect(self, code):
-        for repo in getattr(self, "subscribed", set()):
-            await self.channel_layer.group_discard(repo_group(repo), self.channel_name)
-        await self.channel_layer.group_discard(EVERYONE, self.channel_name)
+        outbox = getattr(self, "outbox", None)
+        if outbox is None:
+            return  # refused before accepting
+        for repo in self.subscribed:
+            hub.leave(repo_group(repo), outbox)
+        hub.leave(EVERYONE, outbox)
+        outbox.close()
+
+    async def _deliver(self, text: str) -> None:
+        """What the hub sends: a change, serialized once for every socket, or news that visibility changed."""
+        if text == VISIBILITY_CHANGED:
+            await self._recheck()
+        else:
+            await self.send(text_data=text)
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
@@ -60,26 +74,22 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         visible = await sync_to_async(_visible_names)(self.user_id)
         allowed = [repo for repo in repos if repo in visible]
         for repo in allowed:
-            await self.channel_layer.group_add(repo_group(repo), self.channel_name)
+            hub.join(repo_group(repo), self.outbox)
         self.subscribed |= set(allowed)
         denied = sorted(set(repos) - set(allowed))
         await self.send_json({"type": "subscribed", "repos": sorted(self.subscribed), "denied": denied})
 
     async def _unsubscribe(self, repos):
         for repo in set(repos or []) & self.subscribed:
-            await self.channel_layer.group_discard(repo_group(repo), self.channel_name)
+            hub.leave(repo_group(repo), self.outbox)
             self.subscribed.discard(repo)
         await self.send_json({"type": "subscribed", "repos": sorted(self.subscribed), "denied": []})
 
-    async def change_event(self, message):
-        """A change of a subscribed repository: the text was serialized once for every socket."""
-        await self.send(text_data=message["text"])
-
-    async def visibility_changed(self, message):
+    async def _recheck(self):
         """What users may see changed: drop subscriptions this user may no longer see."""
         visible = await sync_to_async(_visible_names)(self.user_id)
         lost = self.subscribed - visible
         for repo in lost:
-            await self.channel_layer.group_discard(repo_group(repo), self.channel_name)
+            hub.leave(repo_group(repo), self.outbox)
         self.subscribed -= lost
         await self.send(text_data=json.dumps({"type": "subscribed", "repos": sorted(self.subscribed), "denied": []}))

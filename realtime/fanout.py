@@ -1,17 +1,14 @@
-"""Delivering published changes to this process's WebSocket consumers (local runs)."""
-
-from channels.layers import get_channel_layer
+"""Delivering published changes to this process's sockets and streams (local runs)."""
 
 from realtime.groups import EVERYONE, repo_group
+from realtime.hub import hub
+
+VISIBILITY_CHANGED = '{"type":"visibility-changed"}'
 
 
 def change_to_sockets(sender, event, **kwargs):
-    """`change_published` receiver: the change goes to the sockets subscribed to its repository."""
-    layer = get_channel_layer()
-    if layer is None or not hasattr(layer, "group_send_threadsafe"):
-        return
-    text = f'{{"type":"change","id":"{event.event_id}","event":{event.data}}}'
-    layer.group_send_threadsafe(repo_group(event.repo_id), {"type": "change.event", "text": text})
+    """`change_published` receiver: the change goes to the listeners of its repository."""
+    hub.publish(repo_group(event.repo_id), f'{{"type":"change","id":"{event.event_id}","event":{event.data}}}')
 
 
 def visibility_to_sockets(**kwargs):
@@ -23,6 +20,4 @@ def visibility_to_sockets(**kwargs):
 
         connections_resubscribe()
         return
-    layer = get_channel_layer()
-    if layer is not None and hasattr(layer, "group_send_threadsafe"):
-        layer.group_send_threadsafe(EVERYONE, {"type": "visibility.changed"})
+    hub.publish(EVERYONE, VISIBILITY_CHANGED)

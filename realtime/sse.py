@@ -11,12 +11,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
 from realtime.groups import repo_group
+from realtime.hub import Outbox, hub
 from realtime.models import EVENT_RETENTION, Event
 
 RETRY_MS = 3000
@@ -82,24 +82,29 @@ def _catch_up(last: str | None, repos: set[str]) -> tuple[str, str]:
 
 
 async def _live(last: str | None, repos: set[str]):
-    """The catch-up, then live changes from this process's channel layer until the browser goes."""
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
+    """The catch-up, then live changes from this process's hub until the browser goes."""
+    arrived: asyncio.Queue[str] = asyncio.Queue()
+
+    async def enqueue(text: str) -> None:
+        arrived.put_nowait(text)
+
+    outbox = Outbox(enqueue)
     for repo in repos:
-        await layer.group_add(repo_group(repo), channel)
+        hub.join(repo_group(repo), outbox)
     try:
         # Joined first, caught up second: a change made in between is in the catch-up, the stream, or both.
         head, newest = await sync_to_async(_catch_up)(last, repos)
         yield head
         while True:
             try:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=HEARTBEAT_SECONDS)
+                text = await asyncio.wait_for(arrived.get(), timeout=HEARTBEAT_SECONDS)
             except TimeoutError:
                 yield ": keepalive\n\n"
                 continue
-            change = json.loads(message["text"]) if message.get("type") == "change.event" else None
-            if change and change["id"] > newest:  # ids sort by time; the catch-up sent the older ones
+            change = json.loads(text)
+            if change.get("type") == "change" and change["id"] > newest:  # ids sort by time
                 yield f"id: {change['id']}\nevent: change\ndata: {json.dumps(change['event'])}\n\n"
     finally:
         for repo in repos:
-            await layer.group_discard(repo_group(repo), channel)
+            hub.leave(repo_group(repo), outbox)
+        outbox.close()

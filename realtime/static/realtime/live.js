@@ -18,6 +18,7 @@
     this.onSnapshot = options.onSnapshot || function () { return Promise.resolve(); };
     this.useSocket = options.transport !== "sse" && "WebSocket" in window;
     this.received = []; // every change message, as it came off the wire
+    this.arrivals = []; // [event id, Date.now() on arrival], for measuring delivery
     this.lastEventId = null;
     this.failures = 0;
     this.timers = [];
@@ -52,6 +53,7 @@
 
   LiveClient.prototype.change = function (event, id) {
     this.received.push(event);
+    this.arrivals.push([id, Date.now()]);
     if (id) this.lastEventId = id;
     this.onChange(event);
   };
