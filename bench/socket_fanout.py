@@ -59,7 +59,8 @@ def run() -> list[Figure]:
                 sent += 1
             result = json.loads(clients.stdout.readline())
         finally:
-            clients.kill()
+            clients.kill()  # the clients go first, so the server sees ordinary disconnects
+            clients.wait(timeout=30)
             server.stop()
     expected = sent * SOCKETS
     rate = result["received"] / max(0.001, (result["last"] - result["first"]) / 1000)

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
-from realtime.groups import repo_group
+from realtime.fanout import VISIBILITY_CHANGED
+from realtime.groups import EVERYONE, repo_group
 from realtime.hub import Outbox, hub
 from realtime.models import EVENT_RETENTION, Event
 
@@ -89,6 +90,7 @@ async def _live(last: str | None, repos: set[str]):
         arrived.put_nowait(text)
 
     outbox = Outbox(enqueue)
+    hub.join(EVERYONE, outbox)
     for repo in repos:
         hub.join(repo_group(repo), outbox)
     try:
@@ -101,10 +103,12 @@ async def _live(last: str | None, repos: set[str]):
             except TimeoutError:
                 yield ": keepalive\n\n"
                 continue
+            if text == VISIBILITY_CHANGED:
+                return  # the browser reconnects at once (retry:) and its repositories are checked afresh
             change = json.loads(text)
             if change.get("type") == "change" and change["id"] > newest:  # ids sort by time
                 yield f"id: {change['id']}\nevent: change\ndata: {json.dumps(change['event'])}\n\n"
     finally:
-        for repo in repos:
-            hub.leave(repo_group(repo), outbox)
+        for topic in (EVERYONE, *(repo_group(repo) for repo in repos)):
+            hub.leave(topic, outbox)
         outbox.close()

@@ -87,3 +87,32 @@ def test_it_streams_live_changes_locally(live_app, github_sim, settings):
     frames = [json.loads(line[6:]) for line in lines if line.startswith("data: {")]
     assert [(frame["repo"], frame["id"]) for frame in frames] == [("acme/api", 6)]
     assert any(line.startswith("id: ") for line in lines)
+
+
+def test_it_ends_a_stream_when_visibility_changes_so_the_browser_is_checked_again(live_app, github_sim, settings):
+    from runs.visibility import visibility_invalidate
+
+    alice = _alice()
+    cookie = alice.cookies[settings.SESSION_COOKIE_NAME].value
+    ended = threading.Event()
+    connected = threading.Event()
+
+    def listen():
+        with requests.get(
+            f"{live_app}/events",
+            params={"repos": "acme/api"},
+            cookies={settings.SESSION_COOKIE_NAME: cookie},
+            stream=True,
+            timeout=10,
+        ) as response:
+            for line in response.iter_lines(decode_unicode=True):
+                if line.startswith("retry:"):
+                    connected.set()
+        ended.set()
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert connected.wait(10)
+
+    visibility_invalidate()
+
+    assert ended.wait(10)
