@@ -56,37 +56,42 @@ def test_it_refuses_a_signed_out_browser(client, dynamodb):
     assert client.get("/events").status_code == 401
 
 
+class Stream:
+    """`/events` read on a thread, line by line, as a browser's EventSource would."""
+
+    def __init__(self, live_app, cookie, settings, repos, *, stop_at_first_change=True):
+        self.lines: list[str] = []
+        self.connected, self.ended = threading.Event(), threading.Event()
+        self._arguments = (f"{live_app}/events", {"repos": repos}, {settings.SESSION_COOKIE_NAME: cookie})
+        self._stop_at_first_change = stop_at_first_change
+        threading.Thread(target=self._listen, daemon=True).start()
+
+    def _listen(self):
+        url, params, cookies = self._arguments
+        with requests.get(url, params=params, cookies=cookies, stream=True, timeout=10) as response:
+            for line in response.iter_lines(decode_unicode=True):
+                self.lines.append(line)
+                if line.startswith("retry:"):
+                    self.connected.set()  # the stream joined its repositories before it sent this
+                if self._stop_at_first_change and line.startswith("data: {") and '"kind"' in line:
+                    break
+        self.ended.set()
+
+    def frames(self) -> list[dict]:
+        return [json.loads(line[6:]) for line in self.lines if line.startswith("data: {")]
+
+
 def test_it_streams_live_changes_locally(live_app, github_sim, settings):
     alice = _alice()
-    cookie = alice.cookies[settings.SESSION_COOKIE_NAME].value
-    lines: list[str] = []
-    connected = threading.Event()
+    stream = Stream(live_app, alice.cookies[settings.SESSION_COOKIE_NAME].value, settings, "acme/api,globex/skunkworks")
+    assert stream.connected.wait(10)
 
-    def listen():
-        with requests.get(
-            f"{live_app}/events",
-            params={"repos": "acme/api,globex/skunkworks"},
-            cookies={settings.SESSION_COOKIE_NAME: cookie},
-            stream=True,
-            timeout=10,
-        ) as response:
-            for line in response.iter_lines(decode_unicode=True):
-                lines.append(line)
-                if line.startswith("retry:"):
-                    connected.set()
-                if line.startswith("data: {") and '"kind"' in line:
-                    return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert connected.wait(10)  # the stream joined its groups before it sent this
     run_record(_change("globex/skunkworks", run_id=5))
     run_record(_change("acme/api", run_id=6))
-    listener.join(10)
 
-    frames = [json.loads(line[6:]) for line in lines if line.startswith("data: {")]
-    assert [(frame["repo"], frame["id"]) for frame in frames] == [("acme/api", 6)]
-    assert any(line.startswith("id: ") for line in lines)
+    assert stream.ended.wait(10)
+    assert [(frame["repo"], frame["id"]) for frame in stream.frames()] == [("acme/api", 6)]
+    assert any(line.startswith("id: ") for line in stream.lines)
 
 
 def test_it_ends_a_stream_when_visibility_changes_so_the_browser_is_checked_again(live_app, github_sim, settings):
@@ -94,25 +99,9 @@ def test_it_ends_a_stream_when_visibility_changes_so_the_browser_is_checked_agai
 
     alice = _alice()
     cookie = alice.cookies[settings.SESSION_COOKIE_NAME].value
-    ended = threading.Event()
-    connected = threading.Event()
-
-    def listen():
-        with requests.get(
-            f"{live_app}/events",
-            params={"repos": "acme/api"},
-            cookies={settings.SESSION_COOKIE_NAME: cookie},
-            stream=True,
-            timeout=10,
-        ) as response:
-            for line in response.iter_lines(decode_unicode=True):
-                if line.startswith("retry:"):
-                    connected.set()
-        ended.set()
-
-    threading.Thread(target=listen, daemon=True).start()
-    assert connected.wait(10)
+    stream = Stream(live_app, cookie, settings, "acme/api", stop_at_first_change=False)
+    assert stream.connected.wait(10)
 
     visibility_invalidate()
 
-    assert ended.wait(10)
+    assert stream.ended.wait(10)
