@@ -92,12 +92,15 @@ def _interrupt(process: subprocess.Popen) -> None:
 
 def main() -> int:
     DATA.mkdir(exist_ok=True)
+    # The app is pointed at the simulator below, so an App key meant for a real GitHub must not be used.
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "GITHUB_APP_PRIVATE_KEY"},
         "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{DYNAMODB_PORT}",
         "GITHUB_URL": f"http://127.0.0.1:{GHSIM_PORT}",
         "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "GHSIM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        # The simulator writes its App key here; the app signs its JWTs with it.
+        "GITHUB_APP_PRIVATE_KEY_PATH": str(DATA / "ghsim" / "app-private-key.pem"),
     }
     stops: list[Callable[[], None]] = []  # how to stop what this run started, in start order
     try:

@@ -38,7 +38,7 @@ def repo_backfill(access: RepoAccess) -> int:
         rest = github.paginate_rest(first.next_url, token=token, identity=identity, key="workflow_runs")
         for run in itertools.chain(first.body["workflow_runs"], rest):
             try:
-                state = RunState.from_github(run)
+                state = RunState.from_github(run, default_branch=access.default_branch)
             except MalformedRun as error:
                 logger.warning("backfill %s: skipped a run: %s", access.full_name, error)
                 continue
@@ -61,6 +61,7 @@ def repos_backfill(accesses: list[RepoAccess]) -> dict[str, str]:
             repo_backfill(access)
         except github.GitHubError as error:  # BadCredentials here can only be the App's, never the user's
             failed[access.full_name] = str(error) or type(error).__name__
+            logger.warning("backfill %s failed: %s", access.full_name, failed[access.full_name])
 
     with ThreadPoolExecutor(max_workers=PARALLEL_REPOS) as pool:
         list(pool.map(one, accesses))
@@ -74,7 +75,7 @@ def run_fetch(access: RepoAccess, run_id: int) -> bool:
         token=github.installation_token(access.installation_id),
         identity=installation_identity(access.installation_id),
     )
-    state = RunState.from_github(body)
+    state = RunState.from_github(body, default_branch=access.default_branch)
     if state.repo_id != access.full_name:
         raise github.NotFound("the run belongs to another repository", status=404)
     return run_record(state, installation_id=access.installation_id)

@@ -91,7 +91,10 @@ class RunState:
         return self.updated_at if self.status == TERMINAL else None
 
     @classmethod
-    def from_github(cls, run: dict, *, workflow_name: str | None = None) -> "RunState":
+    def from_github(
+        cls, run: dict, *, workflow_name: str | None = None, default_branch: str | None = None
+    ) -> "RunState":
+        """`default_branch` for REST run objects, whose short `repository` does not carry it."""
         try:
             repository = run["repository"]
             commit = run.get("head_commit") or {}
@@ -106,7 +109,7 @@ class RunState:
                 status=str(run["status"]),
                 conclusion=run.get("conclusion"),
                 head_branch=run.get("head_branch"),
-                default_branch=repository.get("default_branch"),
+                default_branch=repository.get("default_branch") or default_branch,
                 head_sha=run.get("head_sha"),
                 commit_message=commit.get("message"),
                 event=run.get("event"),
@@ -233,8 +236,8 @@ def summary_snapshot(state: RunState) -> dict:
 
 def summary_record(state: RunState) -> bool:
     """Make this run its workflow's latest on the summary, unless a later one is there (default branch only)."""
-    if state.workflow_id is None or (state.default_branch and state.head_branch != state.default_branch):
-        return False
+    if state.workflow_id is None or state.default_branch is None or state.head_branch != state.default_branch:
+        return False  # a run whose default branch is unknown cannot be shown as the default branch's
     snapshot = summary_snapshot(state)
     client = shared_client()
     try:

@@ -67,6 +67,7 @@ SCHEMAS = {
             "status": {"type": "string"},
             "conclusion": NULLABLE_STRING,
             "head_branch": NULLABLE_STRING,
+            "default_branch": NULLABLE_STRING,
             "head_sha": NULLABLE_STRING,
             "commit_message": NULLABLE_STRING,
             "event": NULLABLE_STRING,

@@ -63,7 +63,8 @@ def run_reread(run: WorkflowRun) -> bool | None:
     )
     if page is None:
         return None
-    changed = run_record(RunState.from_github(page.body), installation_id=run.installation_id)
+    state = RunState.from_github(page.body, default_branch=run.default_branch)
+    changed = run_record(state, installation_id=run.installation_id)
     if changed:
         run_jobs_fetch(run)
     return changed

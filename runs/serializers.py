@@ -59,6 +59,7 @@ def run_json(run: WorkflowRun) -> dict:
         "status": run.status,
         "conclusion": run.conclusion,
         "head_branch": run.head_branch,
+        "default_branch": run.default_branch,
         "head_sha": run.head_sha,
         "commit_message": run.commit_message,
         "event": run.event,

@@ -26,6 +26,7 @@ class LocalStack:
         self.url = f"http://127.0.0.1:{self.app_port}"
         self.dynamodb_endpoint = f"http://127.0.0.1:{self.dynamodb_port}"
         self.env = {
+            # GITHUB_APP_PRIVATE_KEY (the tests' key) stays: `make run` must ignore it for the simulator's.
             **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DASHBOARD_", "DYNAMODB_"))},
             "DASHBOARD_RUN_ADDRESS": f"127.0.0.1:{self.app_port}",
             "DASHBOARD_RUN_DYNAMODB_PORT": str(self.dynamodb_port),
@@ -96,6 +97,9 @@ def test_it_signs_in_as_the_demo_user_by_following_redirects(data_dir):
 
         assert landed.url == f"{stack.url}/"
         assert 'data-testid="user-name">Alice Archer<' in landed.text
+        # The demo's runs were loaded with the App key the simulator wrote into this run's data folder.
+        assert "could not be loaded" not in landed.text
+        assert 'data-testid="state"' in landed.text
         assert "GitHub simulator is up. Sign in as its demo user, alice" in "".join(stack.output)
     finally:
         stack.stop()

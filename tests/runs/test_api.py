@@ -40,7 +40,7 @@ def _valid(path, method, response):
 
 def test_it_backfills_each_repository_the_first_time_it_is_shown(alice, github_sim):
     for outcome in ("success", "failure"):
-        github_sim.trigger("acme/api", outcome=outcome)
+        github_sim.trigger("acme/api", outcome=outcome, branch="main")
     settle(github_sim)
 
     response = alice.get("/api/repos")
@@ -358,3 +358,15 @@ def test_it_serves_the_cache_through_github_timeouts_and_heals_after(alice, gith
     assert (during.json()["stale"], [run["conclusion"] for run in during.json()["runs"]]) == (True, ["success"])
     assert after.json()["stale"] is False
     assert sorted(run["conclusion"] for run in after.json()["runs"]) == ["failure", "success"]
+
+
+def test_it_shows_only_default_branch_runs_as_a_workflows_latest(alice, github_sim):
+    github_sim.trigger("acme/api", "ci", outcome="success", branch="main")
+    settle(github_sim)
+    github_sim.trigger("acme/api", "ci", outcome="failure", branch="feature/checkout")
+    settle(github_sim)
+
+    repos = {repo["full_name"]: repo for repo in alice.get("/api/repos").json()["repos"]}
+
+    latest = repos["acme/api"]["workflows"]
+    assert [(run["head_branch"], run["conclusion"]) for run in latest] == [("main", "success")]

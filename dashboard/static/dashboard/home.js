@@ -39,7 +39,8 @@
   }
 
   function onChange(event) {
-    if (event.kind !== "run" || event.head_branch == null) return;
+    // The table shows each workflow's latest run on the default branch; other branches' runs do not replace it.
+    if (event.kind !== "run" || event.head_branch == null || event.head_branch !== event.default_branch) return;
     const row = table.querySelector('tr[data-repo="' + CSS.escape(event.repo) + '"][data-workflow="' + event.workflow_id + '"]');
     const latest = {
       workflow_id: event.workflow_id, workflow_name: event.workflow_name, status: event.status,
