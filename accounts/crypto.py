@@ -17,6 +17,7 @@ import threading
 import time
 from functools import cache
 
+from botocore.exceptions import BotoCoreError, ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
@@ -27,7 +28,23 @@ _NONCE_BYTES = 12
 
 
 class TokenDecryptionError(Exception):
-    """A sealed token could not be opened: wrong owner, tampered, unknown format, or KMS refused."""
+    """A sealed token cannot be opened: wrong owner, tampered, unknown format, or KMS refuses for good."""
+
+
+class KeyServiceUnavailable(Exception):
+    """KMS did not answer usefully (throttled, timed out, failing): the token may open on a later try."""
+
+
+# KMS's answers that mean this blob will never open with this key; anything else is worth another try.
+PERMANENT_REFUSALS = {
+    "InvalidCiphertextException",
+    "IncorrectKeyException",
+    "AccessDeniedException",
+    "DisabledException",
+    "NotFoundException",
+    "KMSInvalidStateException",
+    "InvalidKeyUsageException",
+}
 
 
 def _associated_data(context: dict[str, str]) -> bytes:
@@ -102,8 +119,13 @@ class KmsCipher:
                 return cached[1]
         try:
             plaintext = self.client.decrypt(CiphertextBlob=wrapped, EncryptionContext=context, KeyId=self._key_id)
-        except Exception as error:  # botocore raises a family of client and connection errors; all fail closed
-            raise TokenDecryptionError(f"KMS refused to decrypt: {type(error).__name__}") from error
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in PERMANENT_REFUSALS:
+                raise TokenDecryptionError(f"KMS refused to decrypt: {code}") from error
+            raise KeyServiceUnavailable(f"KMS did not decrypt: {code}") from error
+        except BotoCoreError as error:
+            raise KeyServiceUnavailable(f"KMS did not answer: {type(error).__name__}") from error
         with self._lock:
             if len(self._cache) >= self.CACHE_ENTRIES:
                 self._cache.clear()

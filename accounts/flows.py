@@ -9,6 +9,7 @@ from accounts.models import UserRecord, UserSettings
 from accounts.sessions import sessions_delete_for_user
 from accounts.tokens import tokens_seal
 from dashboard import github
+from realtime.fanout import access_ended
 
 logger = logging.getLogger(__name__)
 
@@ -62,5 +63,6 @@ def user_revoke(user_id: int) -> int:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise  # an unknown user simply has nothing to forget
     ended = sessions_delete_for_user(user_id)
+    access_ended(user_id=user_id)  # and every live socket and stream of theirs
     logger.info("user %s revoked: %d session(s) ended", user_id, ended)
     return ended

@@ -14,13 +14,14 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
-from accounts.crypto import TokenDecryptionError, token_cipher
+from accounts.crypto import KeyServiceUnavailable, TokenDecryptionError, token_cipher
 from accounts.models import UserRecord
 from dashboard import github
 
 # Refresh this long before the access token expires, so a request never starts with a token about to lapse.
 REFRESH_MARGIN = timedelta(minutes=5)
-LEASE = timedelta(seconds=15)
+# Longer than a refresh can take (GitHub's timeout, three times over), so a lease never lapses mid-refresh.
+LEASE = timedelta(seconds=30)
 WAIT_FOR_REFRESH_SECONDS = 10.0
 POLL_SECONDS = 0.1
 
@@ -60,6 +61,9 @@ def tokens_open(record: UserRecord) -> Tokens:
         opened = json.loads(token_cipher().decrypt(record.token_ciphertext, _context(record.user_id)))
     except TokenDecryptionError as error:
         raise NoToken(f"user {record.user_id}'s token could not be decrypted: {error}") from error
+    except KeyServiceUnavailable as error:
+        # Not the user's fault and not permanent: treated like GitHub being down, never as a revocation.
+        raise github.GitHubUnavailable(f"the key service is not answering: {error}") from error
     return Tokens(opened["access"], opened["refresh"], record.access_token_expires_at)
 
 
@@ -107,27 +111,45 @@ def _refresh(record: UserRecord, tokens: Tokens) -> str:
     raise github.GitHubUnavailable("timed out waiting for another request to refresh the GitHub token")
 
 
+def _release(record: UserRecord, lease: str) -> None:
+    """Give the lease back, if it is still this one's (never another container's)."""
+    try:
+        record.update(
+            actions=[UserRecord.refresh_lease.remove(), UserRecord.refresh_lease_until.remove()],
+            condition=UserRecord.refresh_lease == lease,
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
 def _refresh_holding_lease(record: UserRecord, tokens: Tokens, lease: str) -> str:
+    seen_version = record.token_version
     try:
         grant = github.oauth_refresh(tokens.refresh_token)
     except github.OAuthRefused as refusal:
         # The authorization is gone (revoked, or the refresh token expired): nothing left to refresh with.
-        record.update(actions=[UserRecord.refresh_lease.remove(), UserRecord.refresh_lease_until.remove()])
+        _release(record, lease)
         raise NoToken(f"GitHub refused to refresh user {record.user_id}'s token: {refusal.code}") from refusal
     except github.GitHubError:
-        record.update(actions=[UserRecord.refresh_lease.remove(), UserRecord.refresh_lease_until.remove()])
+        _release(record, lease)
         raise
     tokens_seal(record, grant)
-    record.update(
-        actions=[
-            UserRecord.token_ciphertext.set(record.token_ciphertext),
-            UserRecord.access_token_expires_at.set(grant.access_expires_at),
-            UserRecord.refresh_token_expires_at.set(grant.refresh_expires_at),
-            UserRecord.token_version.add(1),
-            UserRecord.updated_at.set(_now()),
-            UserRecord.refresh_lease.remove(),
-            UserRecord.refresh_lease_until.remove(),
-        ],
-        condition=UserRecord.refresh_lease == lease,
-    )
-    return grant.access_token
+    try:
+        # Keyed on the version, not the lease: if the user signed in again meanwhile, that newer grant stays.
+        record.update(
+            actions=[
+                UserRecord.token_ciphertext.set(record.token_ciphertext),
+                UserRecord.access_token_expires_at.set(grant.access_expires_at),
+                UserRecord.refresh_token_expires_at.set(grant.refresh_expires_at),
+                UserRecord.token_version.set(seen_version + 1),
+                UserRecord.updated_at.set(_now()),
+                UserRecord.refresh_lease.remove(),
+                UserRecord.refresh_lease_until.remove(),
+            ],
+            condition=UserRecord.token_version == seen_version,
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    return grant.access_token  # valid either way; only its storing may have been superseded

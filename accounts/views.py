@@ -34,6 +34,7 @@ from accounts.preferences import (
 )
 from accounts.tokens import user_access_token
 from dashboard import github
+from realtime.fanout import access_ended
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ def github_callback(request):
 @require_POST
 def logout(request):
     """Sign out: the session is deleted server-side, so the old cookie no longer works anywhere."""
+    if request.user.is_authenticated and request.session.session_key:
+        access_ended(user_id=request.user.pk, session_key=request.session.session_key)
     auth_logout(request)
     messages.success(request, "You are signed out.")
     return redirect("/")

@@ -10,8 +10,8 @@ import json
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from realtime.fanout import VISIBILITY_CHANGED
-from realtime.groups import EVERYONE, repo_group
+from realtime.fanout import ACCESS_ENDED, VISIBILITY_CHANGED
+from realtime.groups import EVERYONE, repo_group, session_topic, user_topic
 from realtime.hub import Outbox, hub
 
 MAX_SUBSCRIPTIONS = 500
@@ -33,7 +33,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.user_id = user.pk
         self.subscribed: set[str] = set()
         self.outbox = Outbox(self._deliver)
-        hub.join(EVERYONE, self.outbox)
+        session = self.scope.get("session")
+        self.topics = [EVERYONE, user_topic(user.pk)]
+        if session is not None and session.session_key:
+            self.topics.append(session_topic(session.session_key))
+        for topic in self.topics:
+            hub.join(topic, self.outbox)
         await self.accept()
         await self.send_json({"type": "hello", "login": user.login})
 
@@ -41,15 +46,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         outbox = getattr(self, "outbox", None)
         if outbox is None:
             return  # refused before accepting
-        for repo in self.subscribed:
-            hub.leave(repo_group(repo), outbox)
-        hub.leave(EVERYONE, outbox)
+        for topic in (*self.topics, *(repo_group(repo) for repo in self.subscribed)):
+            hub.leave(topic, outbox)
         outbox.close()
 
     async def _deliver(self, text: str) -> None:
         """What the hub sends: a change, serialized once for every socket, or news that visibility changed."""
         if text == VISIBILITY_CHANGED:
             await self._recheck()
+        elif text == ACCESS_ENDED:
+            await self.close(code=4401)  # signed out, or the GitHub authorization was revoked
         else:
             await self.send(text_data=text)
 

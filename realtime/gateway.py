@@ -6,6 +6,7 @@ subscribed to its repository. A connection API Gateway says is gone (410) is for
 https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
 """
 
+import contextlib
 import json
 import logging
 from datetime import UTC, datetime
@@ -77,8 +78,15 @@ def change_to_connections(sender, event, **kwargs):
         fan_out(event)
 
 
-def connection_open(connection_id: str, user_id: int) -> Connection:
-    connection = Connection(connection_id=connection_id, user_id=user_id, connected_at=datetime.now(UTC))
+def connection_open(connection_id: str, user_id: int, session_key: str) -> Connection:
+    from realtime.groups import session_topic
+
+    connection = Connection(
+        connection_id=connection_id,
+        user_id=user_id,
+        connected_at=datetime.now(UTC),
+        session_topic=session_topic(session_key),
+    )
     connection.save()
     return connection
 
@@ -124,3 +132,20 @@ def connections_resubscribe() -> int:
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(lambda connection: answer(connection.connection_id, {"type": "resubscribe"}), connections))
     return len(connections)
+
+
+def connections_close(*, user_id: int, session_key: str | None = None) -> int:
+    """Close a user's connections (or only one session's): API Gateway drops the socket, we forget it."""
+    from realtime.groups import session_topic
+
+    wanted = session_topic(session_key) if session_key else None
+    client, closed = management_client(), 0
+    for key in Connection.by_user.query(user_id):
+        connection = Connection.get(key.connection_id)
+        if wanted and connection.session_topic != wanted:
+            continue
+        with contextlib.suppress(client.exceptions.GoneException):  # already gone: forgetting it is what is left
+            client.delete_connection(ConnectionId=connection.connection_id)
+        connection_forget(connection.connection_id)
+        closed += 1
+    return closed

@@ -12,6 +12,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 django.setup()
 
+import urllib.parse  # noqa: E402
 from http.cookies import CookieError, SimpleCookie  # noqa: E402
 
 from django.conf import settings  # noqa: E402
@@ -31,8 +32,8 @@ def _cookie_header(event: dict) -> str:
     return headers.get("cookie") or "; ".join(multi.get("cookie", []))
 
 
-def session_user(event: dict) -> int | None:
-    """The signed-in user of the session cookie on the `$connect` request, or None."""
+def session_user(event: dict) -> tuple[int, str] | None:
+    """The signed-in user of the session cookie on the `$connect` request, with the session key; or None."""
     cookies = SimpleCookie()
     try:
         cookies.load(_cookie_header(event))
@@ -43,16 +44,26 @@ def session_user(event: dict) -> int | None:
         return None
     user_id = SessionStore(morsel.value).get(SESSION_KEY)
     try:
-        return UserRecord.get(int(user_id)).user_id if user_id is not None else None
+        return (UserRecord.get(int(user_id)).user_id, morsel.value) if user_id is not None else None
     except (DoesNotExist, ValueError):
         return None
 
 
+def origin_allowed(event: dict) -> bool:
+    """Whether the handshake comes from a page of this app (a cookie alone is not enough: cross-site hijacking)."""
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    origin = urllib.parse.urlsplit(headers.get("origin", ""))
+    return origin.scheme == "https" and origin.hostname in settings.ALLOWED_HOSTS
+
+
 def on_connect(event: dict) -> dict:
-    user_id = session_user(event)
-    if user_id is None:
+    if not origin_allowed(event):
+        return {"statusCode": 403, "body": "Unknown origin."}
+    signed_in = session_user(event)
+    if signed_in is None:
         return {"statusCode": 401, "body": "Sign in first."}
-    gateway.connection_open(event["requestContext"]["connectionId"], user_id)
+    user_id, session_key = signed_in
+    gateway.connection_open(event["requestContext"]["connectionId"], user_id, session_key)
     return {"statusCode": 200}
 
 

@@ -15,14 +15,16 @@ from django.conf import settings
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
-from realtime.fanout import VISIBILITY_CHANGED
-from realtime.groups import EVERYONE, repo_group
+from realtime.fanout import ACCESS_ENDED, VISIBILITY_CHANGED
+from realtime.groups import EVERYONE, repo_group, session_topic, user_topic
 from realtime.hub import Outbox, hub
 from realtime.models import EVENT_RETENTION, Event
+from realtime.publish import event_id
 
 RETRY_MS = 3000
 HEARTBEAT_SECONDS = 25  # a comment line keeps proxies from closing an idle stream
 MAX_REPOS = 500
+CATCH_UP_OVERLAP = timedelta(seconds=5)
 
 
 def _frame(event: Event) -> str:
@@ -44,10 +46,16 @@ def events_since(last_event_id: str | None, repos: set[str]) -> tuple[list[Event
         return [], bool(last_event_id)
     if since < now - EVENT_RETENTION:
         return [], True  # older than the log keeps: the browser must re-read its snapshot
-    found, hour = [], since.replace(minute=0, second=0, microsecond=0)
+    # Ids come from each container's clock when its change commits, so an older id can land a little after a
+    # newer one: the catch-up re-reads a few seconds before the last id (consistently), and repeats are dropped
+    # by id in the browser.
+    start = since - CATCH_UP_OVERLAP
+    after = f"{int(start.timestamp() * 1000):013d}"
+    found, hour = [], start.replace(minute=0, second=0, microsecond=0)
     while hour <= now:
         bucket = hour.strftime("%Y-%m-%dT%H")
-        found += [event for event in Event.query(bucket, Event.event_id > last_event_id) if event.repo_id in repos]
+        events = Event.query(bucket, Event.event_id > after, consistent_read=True)
+        found += [event for event in events if event.repo_id in repos and event.event_id != last_event_id]
         hour += timedelta(hours=1)
     return found, False
 
@@ -68,21 +76,29 @@ def events(request):
         return JsonResponse({"error": f"At most {MAX_REPOS} repositories."}, status=400)
     repos = wanted & _visible(request.user.pk)
     last = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
-    stream = _live(last, repos) if settings.SSE_STREAM else iter([_catch_up(last, repos)[0]])
+    if settings.SSE_STREAM:
+        stream = _live(last, repos, request.user.pk, request.session.session_key)
+    else:
+        stream = iter([_catch_up(last, repos)[0]])
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
 
 
-def _catch_up(last: str | None, repos: set[str]) -> tuple[str, str]:
-    """The opening of a response (retry, a reset if events were lost, what was missed) and the newest id in it."""
+def _catch_up(last: str | None, repos: set[str]) -> tuple[str, set[str]]:
+    """The opening of a response (retry, a reset if events were lost, what was missed) and the ids it sent.
+
+    A browser without a last id is given one (the time now), so its next request resumes from here.
+    """
     missed, gap = events_since(last, repos)
-    head = f"retry: {RETRY_MS}\n\n" + ("event: reset\ndata: {}\n\n" if gap else "") + "".join(map(_frame, missed))
-    return head, max((event.event_id for event in missed), default=last or "")
+    head = f"retry: {RETRY_MS}\n\n" + ("event: reset\ndata: {}\n\n" if gap else "")
+    if not last:
+        head += f"id: {event_id()}\nevent: hello\ndata: {{}}\n\n"
+    return head + "".join(map(_frame, missed)), {event.event_id for event in missed}
 
 
-async def _live(last: str | None, repos: set[str]):
+async def _live(last: str | None, repos: set[str], user_id: int, session_key: str | None):
     """The catch-up, then live changes from this process's hub until the browser goes."""
     arrived: asyncio.Queue[str] = asyncio.Queue()
 
@@ -90,12 +106,14 @@ async def _live(last: str | None, repos: set[str]):
         arrived.put_nowait(text)
 
     outbox = Outbox(enqueue)
-    hub.join(EVERYONE, outbox)
-    for repo in repos:
-        hub.join(repo_group(repo), outbox)
+    topics = [EVERYONE, user_topic(user_id), *(repo_group(repo) for repo in repos)]
+    if session_key:
+        topics.append(session_topic(session_key))
+    for topic in topics:
+        hub.join(topic, outbox)
     try:
         # Joined first, caught up second: a change made in between is in the catch-up, the stream, or both.
-        head, newest = await sync_to_async(_catch_up)(last, repos)
+        head, sent = await sync_to_async(_catch_up)(last, repos)
         yield head
         while True:
             try:
@@ -105,10 +123,12 @@ async def _live(last: str | None, repos: set[str]):
                 continue
             if text == VISIBILITY_CHANGED:
                 return  # the browser reconnects at once (retry:) and its repositories are checked afresh
+            if text == ACCESS_ENDED:
+                return  # signed out or revoked: the reconnect is refused
             change = json.loads(text)
-            if change.get("type") == "change" and change["id"] > newest:  # ids sort by time
+            if change.get("type") == "change" and change["id"] not in sent:  # the catch-up may have sent it
                 yield f"id: {change['id']}\nevent: change\ndata: {json.dumps(change['event'])}\n\n"
     finally:
-        for topic in (EVERYONE, *(repo_group(repo) for repo in repos)):
+        for topic in topics:
             hub.leave(topic, outbox)
         outbox.close()

@@ -7,6 +7,7 @@ interleave, a duplicate changes nothing, `completed` never falls back, and a re-
 Webhooks and API backfill both go through here.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -165,6 +166,9 @@ def run_condition(state: RunState):
     return WorkflowRun.run_id.does_not_exist() | (WorkflowRun.order < state.order)
 
 
+CONFLICT_ATTEMPTS = 4
+
+
 class DuplicateDelivery(Exception):
     """This webhook delivery was processed before."""
 
@@ -176,21 +180,28 @@ def _apply(item, condition, event, delivery) -> bool:
     """
     from webhooks.models import WebhookDelivery
 
-    try:
-        with transaction() as writes:
-            if delivery is not None:
-                writes.save(delivery, condition=WebhookDelivery.delivery_id.does_not_exist())
-            writes.save(item, condition=condition)
-            writes.save(event)
-    except TransactWriteError as error:
-        reasons = [reason.code if reason else None for reason in error.cancellation_reasons]
-        if delivery is not None and reasons and reasons[0] == "ConditionalCheckFailed":
-            raise DuplicateDelivery(delivery.delivery_id) from error
-        if "ConditionalCheckFailed" in reasons:
-            return False
-        raise
-    published([event])
-    return True
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            with transaction() as writes:
+                if delivery is not None:
+                    writes.save(delivery, condition=WebhookDelivery.delivery_id.does_not_exist())
+                writes.save(item, condition=condition)
+                writes.save(event)
+        except TransactWriteError as error:
+            reasons = [reason.code if reason else None for reason in error.cancellation_reasons]
+            if delivery is not None and reasons and reasons[0] == "ConditionalCheckFailed":
+                raise DuplicateDelivery(delivery.delivery_id) from error
+            if "ConditionalCheckFailed" in reasons:
+                return False
+            # Two writers on the same run at the same moment: DynamoDB cancels one; it tries again, and the
+            # merge rule then decides between them as it would have in sequence.
+            if "TransactionConflict" in reasons and attempt < CONFLICT_ATTEMPTS:
+                time.sleep(0.02 * attempt)
+                continue
+            raise
+        published([event])
+        return True
+    return False  # not reached: the last attempt returns or raises
 
 
 def run_record(state: RunState, *, installation_id: int | None = None, delivery=None) -> bool:

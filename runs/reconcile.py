@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from pynamodb.exceptions import PynamoDBException
 
 from dashboard import github
 from dashboard.models import GitHubState
@@ -80,7 +81,8 @@ def runs_reconcile(
             continue
         try:
             outcome = run_reread(run)
-        except (github.GitHubError, MalformedRun) as error:
+        except (github.GitHubError, MalformedRun, PynamoDBException) as error:
+            # One run that cannot be repaired now does not stop the others, nor the redelivery after them.
             report.runs_failed += 1
             report.errors.append(f"{run.repo_id} run {run.run_id}: {error}")
             continue

@@ -89,13 +89,25 @@ def repo_list(request):
     return JsonResponse({"repos": repos, "stale": stale_reason is not None, "stale_reason": stale_reason})
 
 
-def _cursor(value: str | None) -> dict | None:
+def _cursor(value: str | None, repo_id: str) -> dict | None:
+    """The DynamoDB key a page starts after; only ever a key of this repository's runs."""
     if not value:
         return None
     try:
-        return json.loads(base64.urlsafe_b64decode(value.encode()))
+        key = json.loads(base64.urlsafe_b64decode(value.encode()))
     except (ValueError, binascii.Error):
         raise Http404("Bad cursor.") from None
+    valid = (
+        isinstance(key, dict)
+        and set(key) == {"repoId", "runId"}
+        and key["repoId"] == {"S": repo_id}
+        and isinstance(key["runId"], dict)
+        and set(key["runId"]) == {"N"}
+        and str(key["runId"]["N"]).isdigit()
+    )
+    if not valid:
+        raise Http404("Bad cursor.")
+    return key
 
 
 def _per_page(request) -> int:
@@ -136,7 +148,7 @@ def repo_runs(request, owner, repo):
         scan_index_forward=False,
         filter_condition=condition,
         limit=_per_page(request),
-        last_evaluated_key=_cursor(request.GET.get("cursor")),
+        last_evaluated_key=_cursor(request.GET.get("cursor"), access.full_name),
     )
     runs = [run_json(run) for run in results]
     after = results.last_evaluated_key

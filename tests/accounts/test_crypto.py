@@ -73,3 +73,16 @@ def test_it_fails_closed_when_kms_refuses(kms):
 
         with pytest.raises(TokenDecryptionError, match="KMS refused to decrypt"):
             KmsCipher(key_id, client=client).decrypt(blob, ALICE)
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "KMSInternalException", "DependencyTimeoutException"])
+def test_it_tells_a_passing_kms_failure_from_a_refusal(kms, code):
+    from accounts.crypto import KeyServiceUnavailable
+
+    client, key_id = kms
+    blob = KmsCipher(key_id, client=client).encrypt(b"ghu_secret", ALICE)
+    with Stubber(client) as stubber:
+        stubber.add_client_error("decrypt", service_error_code=code, http_status_code=500)
+
+        with pytest.raises(KeyServiceUnavailable):
+            KmsCipher(key_id, client=client).decrypt(blob, ALICE)

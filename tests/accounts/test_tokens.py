@@ -104,3 +104,22 @@ def test_it_answers_401_json_on_the_api_when_the_authorization_ended(client, dyn
 
     assert response.status_code == 401
     assert "authorization has ended" in response.json()["error"]
+
+
+def test_it_keeps_the_user_signed_in_when_the_key_service_stumbles(client, dynamodb, github_sim, monkeypatch):
+    from accounts import crypto, tokens
+
+    sign_in(client, "alice")
+
+    class Stumbling:
+        def decrypt(self, blob, context):
+            raise crypto.KeyServiceUnavailable("KMS did not decrypt: ThrottlingException")
+
+    monkeypatch.setattr(tokens, "token_cipher", lambda: Stumbling())
+
+    with pytest.raises(github.GitHubUnavailable):
+        user_access_token(ALICE)
+    response = client.put("/api/settings", {"theme": "dark"}, content_type="application/json")
+    assert response.status_code != 401
+    assert UserRecord.get(ALICE).token_ciphertext is not None
+    assert [record for record in SessionRecord.scan() if record.user_id == ALICE]

@@ -34,13 +34,15 @@ def management_api(settings, monkeypatch):
 
 
 @pytest.fixture
-def lambda_ws(dynamodb):
+def lambda_ws(dynamodb, settings):
     from realtime import lambda_ws
+
+    settings.ALLOWED_HOSTS = ["actions-dashboard.example.com", "testserver"]
 
     return lambda_ws
 
 
-def ws_event(route, connection_id, *, cookie=None, body=None):
+def ws_event(route, connection_id, *, cookie=None, body=None, origin="https://actions-dashboard.example.com"):
     """An API Gateway WebSocket API event, as Lambda receives it."""
     event = {
         "requestContext": {
@@ -60,7 +62,11 @@ def ws_event(route, connection_id, *, cookie=None, body=None):
         "isBase64Encoded": False,
     }
     if route == "$connect":
-        event["headers"] = {"Host": "abc123.execute-api.eu-west-2.amazonaws.com", "Sec-WebSocket-Version": "13"}
+        event["headers"] = {
+            "Host": "actions-dashboard.example.com",
+            "Origin": origin,
+            "Sec-WebSocket-Version": "13",
+        }
         if cookie:
             event["headers"]["Cookie"] = cookie
     if body is not None:
@@ -166,3 +172,26 @@ def test_it_asks_every_connection_to_subscribe_again_when_visibility_changes(
     assert Subscription.count() == 0
     assert _messages(management_api, "alice-4=")[-1] == {"type": "resubscribe"}
     assert Connection.get("alice-4=").connected_at <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "http://actions-dashboard.example.com", ""])
+def test_it_refuses_a_handshake_from_another_origin(lambda_ws, github_sim, settings, origin):
+    cookie = _cookie_of("alice", settings)
+    settings.ALLOWED_HOSTS = ["actions-dashboard.example.com", "testserver"]
+
+    response = lambda_ws.handler(ws_event("$connect", "evil-1=", cookie=cookie, origin=origin), None)
+
+    assert response["statusCode"] == 403
+    assert Connection.count() == 0
+
+
+def test_it_closes_a_revoked_users_connections(lambda_ws, github_sim, settings, management_api):
+    from accounts.flows import user_revoke
+
+    lambda_ws.handler(ws_event("$connect", "alice-5=", cookie=_cookie_of("alice", settings)), None)
+    lambda_ws.handler(ws_event("$default", "alice-5=", body='{"type": "subscribe", "repos": ["acme/api"]}'), None)
+
+    user_revoke(1001)
+
+    assert Connection.count() == 0
+    assert Subscription.count() == 0

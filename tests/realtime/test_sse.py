@@ -78,7 +78,7 @@ class Stream:
         self.ended.set()
 
     def frames(self) -> list[dict]:
-        return [json.loads(line[6:]) for line in self.lines if line.startswith("data: {")]
+        return [json.loads(line[6:]) for line in self.lines if line.startswith("data: {") and '"kind"' in line]
 
 
 def test_it_streams_live_changes_locally(live_app, github_sim, settings):
@@ -105,3 +105,31 @@ def test_it_ends_a_stream_when_visibility_changes_so_the_browser_is_checked_agai
     visibility_invalidate()
 
     assert stream.ended.wait(10)
+
+
+def test_it_gives_a_new_browser_an_id_to_come_back_with(dynamodb, github_sim, settings):
+    settings.SSE_STREAM = False
+    alice = _alice()
+
+    body = b"".join(alice.get("/events", {"repos": "acme/api"}).streaming_content).decode()
+    marker = next(line[4:] for line in body.splitlines() if line.startswith("id: "))
+    run_record(_change("acme/api", run_id=8))
+    again = b"".join(alice.get("/events", {"repos": "acme/api"}, HTTP_LAST_EVENT_ID=marker).streaming_content)
+
+    assert [frame["id"] for frame in _frames(again.decode())] == [8]
+
+
+def test_it_catches_up_an_older_id_that_committed_after_the_last_one_seen(dynamodb, github_sim, settings):
+    from realtime.publish import change_event, event_id
+
+    settings.SSE_STREAM = False
+    alice = _alice()
+    run_record(_change("acme/api", run_id=1))
+    seen = max(event.event_id for event in Event.scan())
+    late = change_event("run", "acme/api", {"id": 99})
+    late.event_id = event_id(int(seen.split("-")[0]) - 1000)  # another container's clock, a second behind
+    late.save()
+
+    body = b"".join(alice.get("/events", {"repos": "acme/api"}, HTTP_LAST_EVENT_ID=seen).streaming_content).decode()
+
+    assert [frame["id"] for frame in _frames(body)] == [99]

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.test import Client
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from runs.cache import RunState, run_record
@@ -125,3 +125,31 @@ def test_it_answers_the_heartbeat(live_app, github_sim, settings):
         _receive(socket)
         socket.send(json.dumps({"type": "ping"}))
         assert _receive(socket) == {"type": "pong"}
+
+
+def test_it_closes_the_sockets_of_a_session_that_signs_out(live_app, github_sim, settings):
+    alice = Client(enforce_csrf_checks=True)
+    sign_in(alice, "alice")
+    other_browser = _signed_in("alice")
+    with _socket(live_app, alice, settings) as signed_out, _socket(live_app, other_browser, settings) as still_in:
+        _receive(signed_out), _receive(still_in)
+        alice.get("/")
+        alice.post("/auth/logout", HTTP_X_CSRFTOKEN=alice.cookies[settings.CSRF_COOKIE_NAME].value)
+
+        with pytest.raises(ConnectionClosed):
+            signed_out.recv(timeout=5)
+        still_in.send(json.dumps({"type": "ping"}))
+        assert _receive(still_in) == {"type": "pong"}
+
+
+def test_it_closes_every_socket_of_a_user_whose_authorization_is_revoked(live_app, github_sim, settings):
+    from accounts.flows import user_revoke
+
+    alice = _signed_in("alice")
+    with _socket(live_app, alice, settings) as socket:
+        _receive(socket)
+
+        user_revoke(1001)
+
+        with pytest.raises(ConnectionClosed):
+            socket.recv(timeout=5)

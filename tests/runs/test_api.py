@@ -370,3 +370,12 @@ def test_it_shows_only_default_branch_runs_as_a_workflows_latest(alice, github_s
 
     latest = repos["acme/api"]["workflows"]
     assert [(run["head_branch"], run["conclusion"]) for run in latest] == [("main", "success")]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["W10=", "ImFiYyI=", "eyJyZXBvSWQiOiB7IlMiOiAiZ2xvYmV4L3NrdW5rd29ya3MifSwgInJ1bklkIjogeyJOIjogIjEifX0=", "%%%"],
+    ids=["a-list", "a-string", "another-repos-key", "not-base64"],
+)
+def test_it_answers_404_for_a_cursor_that_is_not_this_repositorys(alice, github_sim, cursor):
+    assert alice.get("/api/repos/acme/api", {"cursor": cursor}).status_code == 404

@@ -20,6 +20,7 @@
     this.received = []; // every change message, as it came off the wire
     this.arrivals = []; // [event id, Date.now() on arrival], for measuring delivery
     this.lastEventId = null;
+    this.seen = new Set(); // event ids already applied: a catch-up may repeat some
     this.failures = 0;
     this.timers = [];
     this.status = document.getElementById("live-status");
@@ -52,6 +53,8 @@
   };
 
   LiveClient.prototype.change = function (event, id) {
+    if (id && this.seen.has(id)) return;
+    if (id) this.seen.add(id);
     this.received.push(event);
     this.arrivals.push([id, Date.now()]);
     if (id) this.lastEventId = id;
@@ -100,13 +103,19 @@
       (this.lastEventId ? "&last_event_id=" + encodeURIComponent(this.lastEventId) : "");
     const source = new EventSource("/events?" + query);
     this.source = source;
-    source.onopen = function () { if (self.state !== "live") self.connected(); };
+    // Through API Gateway every response ends and EventSource comes back with its Last-Event-ID: that is the
+    // normal rhythm, not an outage, so the snapshot is read once and "stale" shown only if it stays closed.
+    let opened = false;
+    source.onopen = function () {
+      if (!opened) { opened = true; self.connected(); } else self.show("live");
+    };
     source.addEventListener("change", function (message) {
       self.change(JSON.parse(message.data), message.lastEventId);
     });
     source.addEventListener("reset", function () { self.onSnapshot(); });
-    // EventSource reconnects by itself (after `retry:`, with Last-Event-ID); the page is stale meanwhile.
-    source.onerror = function () { self.show("stale"); };
+    source.onerror = function () {
+      setTimeout(function () { if (source.readyState !== EventSource.OPEN) self.show("stale"); }, 10000);
+    };
   };
 
   window.LiveClient = {
