@@ -5,6 +5,7 @@ the changes of the repositories it subscribed to, and only of those the user may
 against the user's visibility, and re-checked when an installation event changes what users may see.
 """
 
+import asyncio
 import json
 
 from asgiref.sync import sync_to_async
@@ -15,6 +16,8 @@ from realtime.groups import EVERYONE, repo_group, session_topic, user_topic
 from realtime.hub import Outbox, hub
 
 MAX_SUBSCRIPTIONS = 500
+# Access can end without any event reaching the app (a user removed from a team): re-checked this often.
+RECHECK_SECONDS = 300
 
 
 def _visible_names(user_id: int) -> set[str]:
@@ -39,6 +42,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.topics.append(session_topic(session.session_key))
         for topic in self.topics:
             hub.join(topic, self.outbox)
+        self.rechecking = asyncio.ensure_future(self._recheck_every(RECHECK_SECONDS))
         await self.accept()
         await self.send_json({"type": "hello", "login": user.login})
 
@@ -46,6 +50,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         outbox = getattr(self, "outbox", None)
         if outbox is None:
             return  # refused before accepting
+        self.rechecking.cancel()
         for topic in (*self.topics, *(repo_group(repo) for repo in self.subscribed)):
             hub.leave(topic, outbox)
         outbox.close()
@@ -90,6 +95,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             hub.leave(repo_group(repo), self.outbox)
             self.subscribed.discard(repo)
         await self.send_json({"type": "subscribed", "repos": sorted(self.subscribed), "denied": []})
+
+    async def _recheck_every(self, seconds: float):
+        while True:
+            await asyncio.sleep(seconds)
+            await self._recheck()
 
     async def _recheck(self):
         """What users may see changed: drop subscriptions this user may no longer see."""

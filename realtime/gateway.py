@@ -149,3 +149,24 @@ def connections_close(*, user_id: int, session_key: str | None = None) -> int:
         connection_forget(connection.connection_id)
         closed += 1
     return closed
+
+
+def connections_recheck() -> int:
+    """Drop subscriptions their users may no longer see (access can end with no event); return how many."""
+    from accounts.models import UserRecord
+    from runs.visibility import visible_repos
+
+    dropped, visible_by_user = 0, {}
+    for connection in Connection.scan():
+        if not connection.subscribed_repos:
+            continue
+        if connection.user_id not in visible_by_user:
+            try:
+                visible_by_user[connection.user_id] = set(visible_repos(UserRecord.get(connection.user_id)).repos)
+            except Exception:  # the user or GitHub is gone: the connection keeps nothing
+                visible_by_user[connection.user_id] = set()
+        lost = set(connection.subscribed_repos) - visible_by_user[connection.user_id]
+        if lost:
+            answer(connection.connection_id, subscriptions_drop(connection, sorted(lost)))
+            dropped += len(lost)
+    return dropped

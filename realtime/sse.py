@@ -23,6 +23,8 @@ from realtime.publish import event_id
 
 RETRY_MS = 3000
 HEARTBEAT_SECONDS = 25  # a comment line keeps proxies from closing an idle stream
+# A stream ends this often, so the browser's reconnect has the user's visibility checked again.
+STREAM_SECONDS = 300
 MAX_REPOS = 500
 CATCH_UP_OVERLAP = timedelta(seconds=5)
 
@@ -115,7 +117,8 @@ async def _live(last: str | None, repos: set[str], user_id: int, session_key: st
         # Joined first, caught up second: a change made in between is in the catch-up, the stream, or both.
         head, sent = await sync_to_async(_catch_up)(last, repos)
         yield head
-        while True:
+        deadline = asyncio.get_running_loop().time() + STREAM_SECONDS
+        while asyncio.get_running_loop().time() < deadline:
             try:
                 text = await asyncio.wait_for(arrived.get(), timeout=HEARTBEAT_SECONDS)
             except TimeoutError:

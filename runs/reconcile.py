@@ -36,6 +36,7 @@ class Report:
     runs_failed: int = 0
     deliveries_checked: int = 0
     deliveries_redelivered: int = 0
+    subscriptions_dropped: int = 0
     errors: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -43,6 +44,7 @@ class Report:
             f"runs: {self.runs_checked} checked, {self.runs_repaired} repaired, {self.runs_unchanged} unchanged, "
             f"{self.runs_failed} could not be read",
             f"deliveries: {self.deliveries_checked} checked, {self.deliveries_redelivered} redelivered",
+            f"live subscriptions dropped for lost access: {self.subscriptions_dropped}",
             *[f"error: {error}" for error in self.errors],
         ]
 
@@ -184,6 +186,10 @@ def reconcile(
             deliveries_redeliver(report, progress=progress, now=now)
         except github.GitHubError as error:
             report.errors.append(f"deliveries could not be listed: {error}")
+    if settings.WEBSOCKET_API_ENDPOINT:
+        from realtime.gateway import connections_recheck
+
+        report.subscriptions_dropped = connections_recheck()
     for line in report.lines():
         logger.info("reconcile: %s", line)
     return report

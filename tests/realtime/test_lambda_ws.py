@@ -195,3 +195,19 @@ def test_it_closes_a_revoked_users_connections(lambda_ws, github_sim, settings, 
 
     assert Connection.count() == 0
     assert Subscription.count() == 0
+
+
+def test_reconciliation_drops_subscriptions_whose_access_ended(lambda_ws, github_sim, settings, management_api):
+    from runs.reconcile import reconcile
+    from tests.realtime.test_websocket import _age_visibility
+
+    lambda_ws.handler(ws_event("$connect", "alice-6=", cookie=_cookie_of("alice", settings)), None)
+    subscribe = '{"type": "subscribe", "repos": ["acme/api", "acme/storefront"]}'
+    lambda_ws.handler(ws_event("$default", "alice-6=", body=subscribe), None)
+    github_sim.change_installation(70001, "remove-repos", repos=["acme/api"])
+    _age_visibility(1001)
+
+    report = reconcile(redeliver=False)
+
+    assert report.subscriptions_dropped == 1
+    assert [subscription.repo_id for subscription in Subscription.scan()] == ["acme/storefront"]

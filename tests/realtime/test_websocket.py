@@ -153,3 +153,29 @@ def test_it_closes_every_socket_of_a_user_whose_authorization_is_revoked(live_ap
 
         with pytest.raises(ConnectionClosed):
             socket.recv(timeout=5)
+
+
+def _age_visibility(user_id):
+    from datetime import timedelta
+
+    from accounts.models import UserRecord
+
+    UserRecord(user_id=user_id).update(actions=[UserRecord.visible_at.set(datetime.now(UTC) - timedelta(minutes=10))])
+
+
+def test_it_rechecks_subscriptions_on_its_own_when_access_ends_without_any_event(
+    live_app, github_sim, settings, monkeypatch
+):
+    from realtime import consumers
+
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.5)
+    alice = _signed_in("alice")
+    with _socket(live_app, alice, settings) as socket:
+        _receive(socket)
+        socket.send(json.dumps({"type": "subscribe", "repos": ["acme/api", "acme/storefront"]}))
+        _receive(socket)
+
+        github_sim.change_installation(70001, "remove-repos", repos=["acme/api"])
+        _age_visibility(1001)  # as 5 minutes later, when the kept answer has expired
+
+        assert _receive(socket) == {"type": "subscribed", "repos": ["acme/storefront"], "denied": []}
