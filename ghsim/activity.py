@@ -245,24 +245,28 @@ class Engine:
 
     # Jobs
 
-    def _create_job(self, run: Run, planned: PlannedJob) -> Job:
-        now = self.clock.now()
+    def _add_job(self, run: Run, planned: PlannedJob, **state) -> Job:
+        """A new job of the run's current attempt, in the world and on the run; `state` sets its status."""
         job = Job(
             id=self.world.next_id("job"),
             run_id=run.id,
             attempt=run.attempt,
             name=planned.name,
             spec=planned.spec,
-            status="waiting" if planned.spec.environment else "queued",
-            created_at=now,
-            step_plan=self._step_plan(planned.spec),
+            created_at=self.clock.now(),
             fail_step=None,
+            **state,
         )
+        self.world.jobs[job.id] = job
+        run.jobs.append(job)
+        return job
+
+    def _create_job(self, run: Run, planned: PlannedJob) -> Job:
+        status = "waiting" if planned.spec.environment else "queued"
+        job = self._add_job(run, planned, status=status, step_plan=self._step_plan(planned.spec))
         fails = planned.fate == "fail" or (planned.fate == "flaky" and run.attempt == 1)
         if fails:
             job.fail_step = self.rng.randrange(2, 2 + len(planned.spec.steps))
-        self.world.jobs[job.id] = job
-        run.jobs.append(job)
         if job.status == "waiting":
             self.emit.job("waiting", job)
             self._schedule(self.rng.uniform(20, 90), "approve", job.id)
@@ -321,22 +325,9 @@ class Engine:
         self._advance_run(self.world.runs[job.run_id])
 
     def _skip_job(self, run: Run, planned: PlannedJob) -> None:
-        now = self.clock.now()
-        job = Job(
-            id=self.world.next_id("job"),
-            run_id=run.id,
-            attempt=run.attempt,
-            name=planned.name,
-            spec=planned.spec,
-            status="completed",
-            conclusion="skipped",
-            created_at=now,
-            completed_at=now,
-            step_plan=[],
-            fail_step=None,
+        job = self._add_job(
+            run, planned, status="completed", conclusion="skipped", completed_at=self.clock.now(), step_plan=[]
         )
-        self.world.jobs[job.id] = job
-        run.jobs.append(job)
         self.emit.job("completed", job)
 
     # Re-runs and cancels (from the REST API or the engine itself)

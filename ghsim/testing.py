@@ -50,6 +50,7 @@ class WebhookReceiver:
         self.status = status
         self.received: list[Received] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,6 +61,7 @@ class WebhookReceiver:
                 with receiver._lock:
                     receiver.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
                     status = receiver.status
+                    receiver._arrived.notify_all()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -86,6 +88,11 @@ class WebhookReceiver:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def wait_for(self, count: int = 1, timeout: float = 10.0) -> bool:
+        """Block until at least `count` deliveries have arrived (or the timeout passes); whether they did."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self.received) >= count, timeout=timeout)
 
     def events(self) -> list[tuple[str, str | None]]:
         """(event, action) of every delivery received, in order."""

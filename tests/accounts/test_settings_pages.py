@@ -15,20 +15,6 @@ ALICE_REPOS = ["acme/api", "acme/payroll", "acme/storefront", "globex/data-pipel
 DANA_REPOS = ["globex/data-pipeline", "globex/engine", "globex/skunkworks"]
 
 
-@pytest.fixture
-def alice(dynamodb, github_sim):
-    browser = Client()
-    sign_in(browser, "alice")
-    return browser
-
-
-@pytest.fixture
-def dana(dynamodb, github_sim):
-    browser = Client()
-    sign_in(browser, "dana")
-    return browser
-
-
 def _form(**changes):
     data = {"theme": "system", "auto_refresh": "on", "selected_repos": [], "pinned_repos": []}
     data.update(changes)

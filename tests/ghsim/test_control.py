@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import requests
 
 from ghsim.testing import running_simulator
@@ -99,7 +97,4 @@ def test_it_moves_on_its_own_in_demo_mode():
     with running_simulator(mode="demo", speed=120, run_interval=5, history=600) as sim:
         assert any(run["status"] == "completed" for run in sim.truth()["runs"])  # history made before start
         assert sim.deliveries() == []  # ... without webhooks
-        deadline = time.monotonic() + 20
-        while not sim.receiver.received and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert sim.receiver.received
+        assert sim.receiver.wait_for(1, timeout=20)

@@ -72,3 +72,30 @@ def sign_in(client, login: str = "alice", *, next_url: str | None = None):
 
 def state_of(authorize_url: str) -> str:
     return re.search(r"[?&]state=([^&]+)", authorize_url).group(1)
+
+
+def _signed_in_as(login: str):
+    from django.test import Client
+
+    browser = Client()
+    sign_in(browser, login)
+    return browser
+
+
+# The simulator's cast (ghsim/README.md), each signed in through its OAuth pages with a test client of their own.
+@pytest.fixture
+def alice(dynamodb, github_sim):
+    """Write access to acme and globex; the only one to see acme/payroll."""
+    return _signed_in_as("alice")
+
+
+@pytest.fixture
+def bob(dynamodb, github_sim):
+    """Read-only on acme/storefront and acme/api: can see, cannot re-run or cancel."""
+    return _signed_in_as("bob")
+
+
+@pytest.fixture
+def dana(dynamodb, github_sim):
+    """Write access to globex; the only one to see globex/skunkworks."""
+    return _signed_in_as("dana")

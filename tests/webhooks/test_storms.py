@@ -18,6 +18,7 @@ from realtime.models import Event
 from runs.models import WorkflowJob, WorkflowRun
 from runs.reconcile import reconcile
 from tests.runs.conftest import settle
+from tests.webhooks.conftest import needs_shared, shared_payload
 from webhooks import views
 
 REPOS = ["acme/storefront", "acme/api", "acme/payroll", "globex/engine", "globex/data-pipeline"]
@@ -134,11 +135,8 @@ def hanging_dynamodb():
     listener.close()
 
 
+@needs_shared
 def test_it_answers_within_its_budget_when_dynamodb_hangs(dynamodb, deliver, hanging_dynamodb, monkeypatch):
-    from tests.webhooks.conftest import needs_shared, shared_payload
-
-    if needs_shared.args[0]:
-        pytest.skip(needs_shared.kwargs["reason"])
     monkeypatch.setattr(views, "BUDGET_SECONDS", 0.5)
 
     response = deliver("workflow_run", shared_payload("workflow_run.completed.json"))
