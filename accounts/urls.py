@@ -9,5 +9,6 @@ urlpatterns = [
     path("auth/logout", views.logout, name="logout"),
     path("auth/session", views.session_state, name="session_state"),
     path("settings/", views.settings_page, name="settings"),
+    path("settings/feed-token", views.feed_token, name="feed_token"),
     path("api/settings", views.settings_api, name="settings_api"),
 ]

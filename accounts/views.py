@@ -6,6 +6,7 @@ touches SQL. See FINDINGS: allauth's own pipeline needs the ORM, so these views 
 
 import json
 import logging
+from urllib.parse import urlencode
 
 import requests
 from allauth.socialaccount.adapter import get_adapter
@@ -18,10 +19,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.feed_tokens import feed_token_issue, feed_token_revoke
 from accounts.flows import user_settings_ensure, user_sign_in
 from accounts.forms import SettingsForm
 from accounts.models import GitHubUser, UserRecord
@@ -152,6 +155,26 @@ def settings_page(request):
         form = SettingsForm(initial=preferences_initial(current), repos=repos)
     context = {"form": form, "repos": repos or [], "current": current}
     return render(request, "accounts/settings.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@never_cache
+@require_POST
+def feed_token(request):
+    """Make a new feed link (the old one stops working), or with `revoke`, stop feeds by link altogether.
+
+    The link is shown on this response only: it is not stored anywhere it could be read back.
+    """
+    if request.POST.get("revoke"):
+        feed_token_revoke(request.user.pk)
+        messages.success(request, "Feed links are turned off; any link made before no longer works.")
+        return redirect("settings")
+    token = feed_token_issue(request.user.pk)
+    urls = {
+        "CCTray": request.build_absolute_uri(reverse("cctray") + "?" + urlencode({"token": token})),
+        "JSON": request.build_absolute_uri(reverse("overview_json") + "?" + urlencode({"token": token})),
+    }
+    return render(request, "accounts/feed_token.html", {"urls": urls})
 
 
 @never_cache

@@ -252,18 +252,28 @@ def get(path: str, *, token: str, identity: str | None = None, params: dict | No
 class Page:
     body: dict | list
     next_url: str | None
+    etag_key: str | None = None
+    etag: str | None = None
 
 
 def get_if_changed(
-    path: str, *, token: str, identity: str, params: dict | None = None, conditional: bool = True
+    path: str,
+    *,
+    token: str,
+    identity: str,
+    params: dict | None = None,
+    conditional: bool = True,
+    keep_etag: bool = True,
 ) -> Page | None:
     """A GET sent with the ETag of the last answer; None when GitHub says 304 (which costs no rate limit).
 
-    With `conditional=False` the GET is sent plainly, and its ETag kept for the next conditional one.
+    With `conditional=False` the GET is sent plainly, and its ETag kept for the next conditional one. With
+    `keep_etag=False` the ETag is not kept yet: the caller hands the page to `etags_keep` once what it brought
+    is stored, so that a failure in between cannot make the next read a 304 over data that was never stored.
 
     https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate
     """
-    from dashboard.models import ETAG_RETENTION, GitHubState
+    from dashboard.models import GitHubState
 
     url = api_url(path)
     key = "etag#" + hashlib.sha256(f"{identity}|{url}|{sorted((params or {}).items())}".encode()).hexdigest()
@@ -275,10 +285,20 @@ def get_if_changed(
     response = _send("GET", url, token=token, identity=identity, params=params, headers=headers)
     if response.status_code == 304:
         return None
-    if response.headers.get("etag"):
-        now = datetime.now(UTC)
-        GitHubState(key=key, etag=response.headers["etag"], updated_at=now, expires_at=now + ETAG_RETENTION).save()
-    return Page(response.json(), response.links.get("next", {}).get("url"))
+    page = Page(response.json(), response.links.get("next", {}).get("url"), key, response.headers.get("etag"))
+    if keep_etag:
+        etags_keep([page])
+    return page
+
+
+def etags_keep(pages: list[Page | None]) -> None:
+    """Keep the pages' ETags for the next conditional request of the same resource."""
+    from dashboard.models import ETAG_RETENTION, GitHubState
+
+    now = datetime.now(UTC)
+    for page in pages:
+        if page is not None and page.etag and page.etag_key:
+            GitHubState(key=page.etag_key, etag=page.etag, updated_at=now, expires_at=now + ETAG_RETENTION).save()
 
 
 def post(path: str, *, token: str, identity: str | None = None, json: dict | None = None) -> dict | None:
@@ -415,26 +435,35 @@ class Repository:
     html_url: str
     installation_id: int
     can_write: bool
+    topics: tuple[str, ...] = ()
 
 
-def _all_pages(path: str, *, token: str, identity: str | None, key: str) -> list[dict]:
-    """Every item of a list; with an identity, the first page's ETag is kept for later conditional requests."""
+def _all_pages(path: str, *, token: str, identity: str | None, key: str, etags: list[Page] | None = None) -> list[dict]:
+    """Every item of a list; with an identity, the first page's ETag is kept for later conditional requests.
+
+    With `etags`, the first page is added to it instead, for the caller to keep once it has stored the list.
+    """
     if identity is None:
         return list(paginate(path, token=token, key=key))
-    first = get_if_changed(path, token=token, identity=identity, params={"per_page": 100}, conditional=False)
-    return [*first.body[key], *paginate_rest(first.next_url, token=token, identity=identity, key=key)]
+    first = get_if_changed(
+        path, token=token, identity=identity, params={"per_page": 100}, conditional=False, keep_etag=etags is None
+    )
+    items = [*first.body[key], *paginate_rest(first.next_url, token=token, identity=identity, key=key)]
+    if etags is not None:
+        etags.append(first)
+    return items
 
 
-def user_installations(token: str, *, identity: str | None = None) -> list[dict]:
+def user_installations(token: str, *, identity: str | None = None, etags: list[Page] | None = None) -> list[dict]:
     """Installations of our GitHub App that the user can access.
 
     https://docs.github.com/en/rest/apps/installations#list-app-installations-accessible-to-the-user-access-token
     """
-    return _all_pages("/user/installations", token=token, identity=identity, key="installations")
+    return _all_pages("/user/installations", token=token, identity=identity, key="installations", etags=etags)
 
 
 def user_installation_repositories(
-    token: str, installation_id: int, *, identity: str | None = None
+    token: str, installation_id: int, *, identity: str | None = None, etags: list[Page] | None = None
 ) -> list[Repository]:
     """Repositories of one installation that the user can access.
 
@@ -450,16 +479,21 @@ def user_installation_repositories(
             html_url=repo["html_url"],
             installation_id=installation_id,
             can_write=bool(repo.get("permissions", {}).get("push")),
+            topics=tuple(topic for topic in repo.get("topics") or () if isinstance(topic, str)),
         )
-        for repo in _all_pages(path, token=token, identity=identity, key="repositories")
+        for repo in _all_pages(path, token=token, identity=identity, key="repositories", etags=etags)
     ]
 
 
-def user_repositories(token: str, *, identity: str | None = None) -> list[Repository]:
-    """Every repository the user can see through our App: the user's access intersected with the App's."""
+def user_repositories(token: str, *, identity: str | None = None, etags: list[Page] | None = None) -> list[Repository]:
+    """Every repository the user can see through our App: the user's access intersected with the App's.
+
+    With `etags`, the lists' ETags are added to it rather than kept, for the caller to keep once it has stored
+    the answer (see `get_if_changed`).
+    """
     repos: dict[str, Repository] = {}
-    for installation in user_installations(token, identity=identity):
-        for repo in user_installation_repositories(token, installation["id"], identity=identity):
+    for installation in user_installations(token, identity=identity, etags=etags):
+        for repo in user_installation_repositories(token, installation["id"], identity=identity, etags=etags):
             repos[repo.full_name] = repo
     return sorted(repos.values(), key=lambda repo: repo.full_name.lower())
 

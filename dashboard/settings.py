@@ -99,6 +99,17 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "build" / "static"
+# Deployed, static files carry a hash of their content in their names (collectstatic writes them to S3, and
+# CloudFront serves them cached for a year); the names come from the manifest collectstatic leaves in
+# STATIC_ROOT, which the Lambda package carries. Locally, files are served as they are edited.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        if IS_DEPLOYED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 # --- DynamoDB ---------------------------------------------------------------------------------------------
 # Short timeouts and few retries: a webhook must be answered within GitHub's 10 seconds, and one slow

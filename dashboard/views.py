@@ -1,14 +1,25 @@
+"""The dashboard's pages: server-rendered and complete without JavaScript, which adds live updates on top."""
+
 import logging
+from functools import wraps
 
 from botocore.exceptions import BotoCoreError, ClientError
-from django.http import JsonResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from dashboard import github
 from dashboard.dynamo import shared_client
+from dashboard.forms import BoardFilterForm
+from runs.board import board_build
+from runs.history import ACTIONS, backfill_if_new, board_condition, run_act, run_detail_read, runs_page
+from runs.insights import RunFacts, insights
 from runs.models import WorkflowRun
+from runs.overview import overview_read
+from runs.visibility import repo_access
 
 logger = logging.getLogger(__name__)
 
@@ -34,20 +45,151 @@ def _describe(error: Exception) -> str:
     return str(error)
 
 
-@require_safe
-def home(request):
-    """The front page: a sign-in button, or the latest run of each workflow of every visible repository, live."""
-    if not request.user.is_authenticated:
-        return render(request, "dashboard/home.html")
-    from runs.overview import overview_read
-    from runs.serializers import repo_json
+def page_view(view):
+    """Signed-in pages: the sign-in page otherwise; GitHub being down is a page saying so, not an error."""
 
-    try:
-        overview = overview_read(request.user.record)
-    except (github.GitHubUnavailable, github.RateLimited) as error:
-        return render(request, "dashboard/home.html", {"unavailable": str(error) or "GitHub is not answering."})
-    repos = [
-        repo_json(access, overview.summaries.get(name, {}), load_error=overview.failed.get(name))
-        for name, access in sorted(overview.visibility.repos.items())
-    ]
-    return render(request, "dashboard/home.html", {"repos": repos, "stale_reason": overview.visibility.stale_reason})
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            # The sign-in button brings them back here: shared links to a filtered view keep working.
+            return render(request, "dashboard/signed_out.html", {"next": request.get_full_path()})
+        try:
+            return view(request, *args, **kwargs)
+        except (github.GitHubUnavailable, github.RateLimited, github.AppCredentialsRejected) as error:
+            context = {"unavailable": str(error) or "GitHub is not answering."}
+            return render(request, "dashboard/unavailable.html", context, status=503)
+
+    return wrapper
+
+
+def _page_context(request, **context) -> dict:
+    """What every signed-in page's template and script need."""
+    kiosk = request.GET.get("kiosk") == "1"
+    return {"kiosk": kiosk, **context}
+
+
+def board_read(record, form: BoardFilterForm):
+    """The overview's data and the board this view's filters make of it."""
+    overview = overview_read(record)
+    settings = overview.settings
+    board = board_build(
+        overview.visibility.repos,
+        overview.summaries,
+        form.filters(),
+        selected=settings.selected_repos,
+        pinned=settings.pinned_repos,
+        failed=overview.failed,
+    )
+    stale_reason = overview.visibility.stale_reason or (
+        "GitHub could not be asked about some repositories." if overview.failed else None
+    )
+    return overview, board, stale_reason
+
+
+def _client_settings(settings) -> dict:
+    """The settings the page's script acts on (notifications and auto-refresh), never anything secret."""
+    notifications = settings.notifications
+    return {
+        "auto_refresh": settings.auto_refresh,
+        "pinned_repos": list(settings.pinned_repos),
+        "notifications": {
+            "enabled": notifications.enabled,
+            "on_failure": notifications.on_failure,
+            "on_recovery": notifications.on_recovery,
+            "pinned_only": notifications.pinned_only,
+            "default_branch_only": notifications.default_branch_only,
+        },
+    }
+
+
+@require_safe
+@page_view
+def home(request):
+    """The overview: every selected (else visible) repository's latest runs, pinned and failing first."""
+    form = BoardFilterForm(request.GET)
+    overview, board, stale_reason = board_read(request.user.record, form)
+    context = _page_context(
+        request,
+        form=form,
+        board=board,
+        stale_reason=stale_reason,
+        repo_names=[repo.full_name for repo in board.repos],
+        client=_client_settings(overview.settings),
+        page="overview",
+    )
+    return render(request, "dashboard/overview.html", context, status=400 if form.errors else 200)
+
+
+@require_safe
+@page_view
+def repo_page(request, owner, repo):
+    """A repository's run history, newest first, with the overview's filters (every branch by default)."""
+    access = repo_access(request.user.record, f"{owner}/{repo}")
+    stale_reason = backfill_if_new(access)
+    form = BoardFilterForm(request.GET, any_branch_by_default=True)
+    filters = form.filters()
+    page = runs_page(
+        access.full_name,
+        board_condition(filters, access.default_branch),
+        cursor=request.GET.get("cursor"),
+        per_page=30,
+    )
+    context = _page_context(
+        request,
+        form=form,
+        access=access,
+        runs=page.runs,
+        next_cursor=page.next_cursor,
+        stale_reason=stale_reason,
+        repo_names=[access.full_name],
+        page="repo",
+    )
+    return render(request, "dashboard/repo.html", context, status=400 if form.errors else 200)
+
+
+@require_safe
+@page_view
+def run_page(request, owner, repo, run_id):
+    """One run: its jobs and steps with durations, the failing step named, and the actions the user may take."""
+    detail = run_detail_read(request.user.record, f"{owner}/{repo}", run_id)
+    context = _page_context(
+        request,
+        detail=detail,
+        run=detail.run,
+        jobs=detail.jobs,
+        owner=owner,
+        name=repo,
+        repo_names=[detail.run.repo_id],
+        page="run",
+    )
+    return render(request, "dashboard/run.html", context)
+
+
+@require_POST
+@page_view
+def run_action_page(request, owner, repo, run_id, action):
+    """The run page's buttons: ask GitHub, then show its answer on the run page."""
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    result = run_act(request.user.record, f"{owner}/{repo}", run_id, action)
+    (messages.success if result.ok else messages.error)(request, result.message)
+    return redirect(reverse("run", args=[owner, repo, run_id]))
+
+
+@require_safe
+@page_view
+def insights_page(request, owner, repo):
+    """Per-workflow success rate, durations, queue time, regressions and flaky commits, from stored runs only."""
+    access = repo_access(request.user.record, f"{owner}/{repo}")
+    stale_reason = backfill_if_new(access)
+    facts = [RunFacts.from_run(run) for run in WorkflowRun.query(access.full_name)]
+    context = _page_context(
+        request,
+        access=access,
+        insights=insights(facts),
+        runs_counted=len(facts),
+        stale_reason=stale_reason,
+        repo_names=[access.full_name],
+        page="insights",
+    )
+    return render(request, "dashboard/insights.html", context)

@@ -221,7 +221,7 @@ def repository(repo: Repo, links: Links) -> dict:
         stargazers_count=0,
         watchers=0,
         watchers_count=0,
-        topics=[],
+        topics=list(repo.topics),
         visibility="private" if repo.private else "public",
         custom_properties={},
         has_discussions=False,  # newer fields, present in the workflow_job examples
@@ -264,7 +264,7 @@ def repository_rest(repo: Repo, links: Links, *, permission: str | None) -> dict
         watchers_count=0,
         default_branch=repo.default_branch,
         is_template=False,
-        topics=[],
+        topics=list(repo.topics),
         has_pages=False,
         visibility="private" if repo.private else "public",
         pushed_at=iso(repo.created_at),

@@ -155,6 +155,7 @@ class Repo:
     workflows: list[Workflow] = field(default_factory=list)
     default_branch: str = "main"
     created_at: float = 1_650_000_000.0
+    topics: tuple[str, ...] = ()
 
     @property
     def full_name(self) -> str:
@@ -352,7 +353,17 @@ def build_cast(created_at: float) -> World:
         "legacy": ("ci",),
     }
     next_workflow = 161_000
+    topics = {
+        "storefront": ("web", "frontend"),
+        "api": ("backend", "payments"),
+        "payroll": ("backend", "internal"),
+        "engine": ("core",),
+        "data-pipeline": ("data", "backend"),
+        "skunkworks": ("research",),
+        "legacy": ("legacy",),
+    }
     for repo in repos:
+        repo.topics = topics[repo.name]
         world.repos[repo.id] = repo
         for key in kinds[repo.name]:
             next_workflow += 1

@@ -226,6 +226,12 @@ def _attribute(value) -> dict:
     return {"S": str(value)}
 
 
+# How many recent runs (any branch, any workflow) a summary keeps for the overview's history marks and filters.
+HISTORY_KEEP = 20
+# Pruning costs a request, so it waits until this many have gathered.
+HISTORY_PRUNE_AT = 30
+
+
 def summary_snapshot(state: RunState) -> dict:
     return {
         "runId": state.run_id,
@@ -233,11 +239,16 @@ def summary_snapshot(state: RunState) -> dict:
         "runAttempt": state.run_attempt,
         "workflowId": state.workflow_id,
         "workflowName": state.workflow_name,
+        "displayTitle": state.display_title,
         "status": state.status,
         "conclusion": state.conclusion,
         "headBranch": state.head_branch,
+        "headSha": state.head_sha,
         "event": state.event,
         "actorLogin": state.actor_login,
+        "actorType": state.actor_type,
+        "createdAt": state.created_at.isoformat() if state.created_at else None,
+        "runStartedAt": state.run_started_at.isoformat() if state.run_started_at else None,
         "updatedAt": state.updated_at.isoformat(),
         "htmlUrl": state.html_url,
         # A newer run number wins; the same run's later state wins too.
@@ -245,28 +256,70 @@ def summary_snapshot(state: RunState) -> dict:
     }
 
 
-def summary_record(state: RunState) -> bool:
-    """Make this run its workflow's latest on the summary, unless a later one is there (default branch only)."""
-    if state.workflow_id is None or state.default_branch is None or state.head_branch != state.default_branch:
-        return False  # a run whose default branch is unknown cannot be shown as the default branch's
-    snapshot = summary_snapshot(state)
-    client = shared_client()
+def _summary_update(client, state: RunState, snapshot: dict, keys: list[str]) -> dict | None:
+    """Set `snapshot` under each key of the summary where the stored value is earlier; the new item, or None."""
+    names = {f"#k{index}": key for index, key in enumerate(keys)}
     try:
-        client.update_item(
+        answer = client.update_item(
             TableName=RepoSummary.Meta.table_name,
             Key={"repoId": {"S": state.repo_id}},
-            UpdateExpression="SET #wf = :snapshot, updatedAt = :now",
-            ConditionExpression="attribute_not_exists(#wf) OR #wf.ord < :ord",
-            ExpressionAttributeNames={"#wf": f"wf_{state.workflow_id}"},
+            UpdateExpression="SET " + ", ".join(f"{name} = :snapshot" for name in names) + ", updatedAt = :now",
+            ConditionExpression=" AND ".join(f"(attribute_not_exists({name}) OR {name}.ord < :ord)" for name in names),
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues={
                 ":snapshot": {"M": {key: _attribute(value) for key, value in snapshot.items()}},
                 ":ord": {"S": snapshot["ord"]},
                 ":now": {"S": datetime.now(UTC).isoformat()},
             },
+            ReturnValues="ALL_NEW",
         )
     except client.exceptions.ConditionalCheckFailedException:
+        return None
+    return answer["Attributes"]
+
+
+def summary_record(state: RunState) -> bool:
+    """Put this run on its repository's summary: in the recent history, and as its workflow's latest on the
+    default branch unless a later run is there. True when it changed the summary.
+
+    Both go in one conditional update; only when one of them is older than what is stored (a late delivery of
+    an older run) are they tried apart.
+    """
+    if state.workflow_id is None:
         return False
+    snapshot = summary_snapshot(state)
+    client = shared_client()
+    history_key = f"r_{state.run_id}"
+    keys = [history_key]
+    # A run whose default branch is unknown cannot be shown as the default branch's.
+    if state.default_branch is not None and state.head_branch == state.default_branch:
+        keys.append(f"wf_{state.workflow_id}")
+    item = _summary_update(client, state, snapshot, keys)
+    if item is None and len(keys) > 1:
+        item = _summary_update(client, state, snapshot, [history_key])
+        item = _summary_update(client, state, snapshot, keys[1:]) or item
+    if item is None:
+        return False
+    _history_prune(client, state.repo_id, item)
     return True
+
+
+def _history_prune(client, repo_id: str, item: dict) -> None:
+    """Drop all but the newest HISTORY_KEEP runs once HISTORY_PRUNE_AT have gathered.
+
+    Unconditional: a run removed here is older than the kept ones, and if it changes again it comes back
+    as an entry of its own, to be pruned next time.
+    """
+    runs = sorted((int(key[2:]) for key in item if key.startswith("r_")), reverse=True)
+    if len(runs) < HISTORY_PRUNE_AT:
+        return
+    names = {f"#r{index}": f"r_{run_id}" for index, run_id in enumerate(runs[HISTORY_KEEP:])}
+    client.update_item(
+        TableName=RepoSummary.Meta.table_name,
+        Key={"repoId": {"S": repo_id}},
+        UpdateExpression="REMOVE " + ", ".join(names),
+        ExpressionAttributeNames=names,
+    )
 
 
 def _plain(attribute: dict):
@@ -278,19 +331,24 @@ def _plain(attribute: dict):
         return None
     if kind == "M":
         return {key: _plain(item) for key, item in value.items()}
+    if kind == "L":
+        return [_plain(item) for item in value]
     return value
 
 
-def batch_get(request: dict[str, dict]) -> dict[str, list[dict]]:
-    """Items from one BatchGetItem (any tables, at most 100 keys), retrying what DynamoDB left unprocessed."""
+def batch_get(request: dict[str, dict], *, raw: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
+    """Items from one BatchGetItem (any tables, at most 100 keys), retrying what DynamoDB left unprocessed.
+
+    Items come back as plain values, except those of the `raw` tables, left in DynamoDB's form for a model.
+    """
     client = shared_client()
     found: dict[str, list[dict]] = {}
     while request:
         answer = client.batch_get_item(RequestItems=request)
         for table_name, items in answer["Responses"].items():
-            found.setdefault(table_name, []).extend(
-                {key: _plain(value) for key, value in item.items()} for item in items
-            )
+            if table_name not in raw:
+                items = [{key: _plain(value) for key, value in item.items()} for item in items]
+            found.setdefault(table_name, []).extend(items)
         request = answer.get("UnprocessedKeys") or None
     return found
 

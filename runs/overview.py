@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from accounts.models import UserRecord
+from accounts.models import UserRecord, UserSettings
 from dashboard.models import GitHubState
 from runs.backfill import repos_backfill
 from runs.cache import batch_get, summaries_read, summaries_request
@@ -15,25 +15,32 @@ class Overview:
     visibility: Visibility
     summaries: dict[str, dict]
     failed: dict[str, str]  # repositories GitHub could not be asked about, with why
+    settings: UserSettings
 
 
-def _epoch_and_summaries(repo_ids: list[str]) -> tuple[int, dict[str, dict]]:
-    """The visibility epoch and up to 99 summaries in one BatchGetItem; more summaries cost more batches."""
-    first, rest = repo_ids[:99], repo_ids[99:]
+def _first_read(user_id: int, repo_ids: list[str]) -> tuple[int, UserSettings, dict[str, dict]]:
+    """The visibility epoch, the user's settings and up to 98 summaries in one BatchGetItem; more summaries
+    cost more batches."""
+    first, rest = repo_ids[:98], repo_ids[98:]
     request = summaries_request(first) if first else {}
     request[GitHubState.Meta.table_name] = {"Keys": [{"key": {"S": EPOCH_KEY}}]}
-    items = batch_get(request)
+    request[UserSettings.Meta.table_name] = {"Keys": [{"userId": {"N": str(user_id)}}]}
+    items = batch_get(request, raw=frozenset({UserSettings.Meta.table_name}))
     epoch = next((int(item.get("epoch") or 0) for item in items.get(GitHubState.Meta.table_name, [])), 0)
+    stored = items.get(UserSettings.Meta.table_name)
+    # A user who never saved settings has the defaults, which are not written until they are changed.
+    settings = UserSettings.from_raw_data(stored[0]) if stored else UserSettings(user_id=user_id)
     summaries = {item["repoId"]: item for item in items.get(RepoSummary.Meta.table_name, [])}
     if rest:
         summaries.update(summaries_read(rest))
-    return epoch, summaries
+    return epoch, settings, summaries
 
 
 def overview_read(record: UserRecord) -> Overview:
-    """Visible repositories and their summaries; repositories never shown before are backfilled first."""
+    """Visible repositories, their summaries and the user's settings; repositories never shown before are
+    backfilled first."""
     kept = kept_repos(record) if record.visible_repos else {}
-    epoch, summaries = _epoch_and_summaries(sorted(kept))
+    epoch, settings, summaries = _first_read(record.user_id, sorted(kept))
     visibility = Visibility(kept) if is_fresh(record, epoch) else visibility_refresh(record, epoch)
     missing = [name for name in visibility.repos if name not in summaries]
     if missing:
@@ -44,4 +51,4 @@ def overview_read(record: UserRecord) -> Overview:
     failed = repos_backfill(never_loaded) if never_loaded else {}
     if never_loaded:
         summaries.update(summaries_read([access.full_name for access in never_loaded]))
-    return Overview(visibility, {name: summaries.get(name, {}) for name in visibility.repos}, failed)
+    return Overview(visibility, {name: summaries.get(name, {}) for name in visibility.repos}, failed, settings)

@@ -1,21 +1,7 @@
-from django.urls import path, register_converter
+from django.urls import path
 
+from dashboard import converters  # noqa: F401  (registers <name:...>)
 from runs import openapi, views
-
-
-class NameConverter:
-    """A GitHub owner or repository name (letters, digits, '-', '_' and '.')."""
-
-    regex = r"[A-Za-z0-9_.-]+"
-
-    def to_python(self, value):
-        return value
-
-    def to_url(self, value):
-        return value
-
-
-register_converter(NameConverter, "name")
 
 urlpatterns = [
     path("api/user", views.user_detail, name="api_user"),

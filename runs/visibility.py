@@ -34,6 +34,15 @@ class RepoAccess:
     html_url: str
     installation_id: int
     can_write: bool
+    topics: tuple[str, ...] = ()  # kept answers from before topics were kept have none until renewed
+
+    @property
+    def owner(self) -> str:
+        return self.full_name.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.full_name.split("/", 1)[1]
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,10 @@ def visibility_invalidate() -> None:
 
 
 def kept_repos(record: UserRecord) -> dict[str, RepoAccess]:
-    return {name: RepoAccess(**repo) for name, repo in json.loads(record.visible_repos or "{}").items()}
+    return {
+        name: RepoAccess(**{**repo, "topics": tuple(repo.get("topics") or ())})
+        for name, repo in json.loads(record.visible_repos or "{}").items()
+    }
 
 
 def is_fresh(record: UserRecord, epoch: int) -> bool:
@@ -80,15 +92,19 @@ def is_fresh(record: UserRecord, epoch: int) -> bool:
 
 
 def _unchanged(token: str, identity: str, kept: dict[str, RepoAccess]) -> bool:
-    """Whether GitHub answers 304 to every list the kept answer came from (each fitting in one page)."""
+    """Whether GitHub answers 304 to every list the kept answer came from (each fitting in one page).
+
+    A list that changed is read again in full by the caller, which keeps its ETag only with the new answer.
+    """
     installations = github.get_if_changed(
-        "/user/installations", token=token, identity=identity, params={"per_page": 100}
+        "/user/installations", token=token, identity=identity, params={"per_page": 100}, keep_etag=False
     )
     if installations is not None:
         return False
     for installation_id in {repo.installation_id for repo in kept.values()}:
         path = f"/user/installations/{installation_id}/repositories"
-        if github.get_if_changed(path, token=token, identity=identity, params={"per_page": 100}) is not None:
+        changed = github.get_if_changed(path, token=token, identity=identity, params={"per_page": 100}, keep_etag=False)
+        if changed is not None:
             return False
     return len(kept) < 100 * max(1, len({repo.installation_id for repo in kept.values()}))
 
@@ -110,7 +126,10 @@ def visibility_refresh(record: UserRecord, epoch: int) -> Visibility:
         ):
             record.update(actions=[UserRecord.visible_at.set(datetime.now(UTC))])
             return Visibility(kept)
-        found = github.user_repositories(token, identity=identity)
+        # The lists' ETags are kept only with the answer they stand for: kept before it, a failure to store it
+        # would turn every later check into 304s that renew the old answer, access that has ended included.
+        etags: list[github.Page] = []
+        found = github.user_repositories(token, identity=identity, etags=etags)
     except (github.GitHubUnavailable, github.RateLimited, github.AppCredentialsRejected) as error:
         if record.visible_repos is None:
             raise
@@ -125,6 +144,7 @@ def visibility_refresh(record: UserRecord, epoch: int) -> Visibility:
             html_url=repo.html_url,
             installation_id=repo.installation_id,
             can_write=repo.can_write,
+            topics=repo.topics,
         )
         for repo in found
     }
@@ -136,6 +156,7 @@ def visibility_refresh(record: UserRecord, epoch: int) -> Visibility:
             UserRecord.visibility_epoch.set(epoch),
         ]
     )
+    github.etags_keep(etags)
     return Visibility(repos)
 
 

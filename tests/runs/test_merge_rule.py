@@ -96,6 +96,35 @@ def test_it_keeps_the_latest_run_of_each_workflow_on_the_summary(dynamodb):
     summary = summaries_read(["octo-org/octo-repo"])["octo-org/octo-repo"]
     latest = summary[f"wf_{EXAMPLE['workflow_id']}"]
     assert (latest["runId"], latest["conclusion"]) == (2, "success")
+    # Every run, of any branch, is in the recent history, each in its latest state.
+    assert {key: summary[key]["conclusion"] for key in summary if key.startswith("r_")} == {
+        "r_1": "failure",
+        "r_2": "success",
+        "r_3": "failure",
+    }
+
+
+def test_a_late_state_of_an_older_run_updates_its_history_but_not_the_latest(dynamodb):
+    run_record(run_event(2, attempt=1, status="in_progress", at=START, run_number=8))
+    run_record(run_event(1, attempt=1, status="in_progress", at=START, run_number=7))
+    run_record(run_event(1, attempt=1, status="completed", conclusion="failure", at=START, run_number=7))
+    run_record(run_event(1, attempt=1, status="in_progress", at=START, run_number=7))  # reordered: ignored
+
+    summary = summaries_read(["octo-org/octo-repo"])["octo-org/octo-repo"]
+    assert summary[f"wf_{EXAMPLE['workflow_id']}"]["runId"] == 2
+    assert (summary["r_1"]["status"], summary["r_1"]["conclusion"]) == ("completed", "failure")
+
+
+def test_the_recent_history_keeps_the_newest_runs(dynamodb):
+    from runs.cache import HISTORY_KEEP, HISTORY_PRUNE_AT
+
+    for run_id in range(1, HISTORY_PRUNE_AT + 1):
+        run_record(run_event(run_id, attempt=1, status="completed", conclusion="success", at=START, run_number=run_id))
+
+    summary = summaries_read(["octo-org/octo-repo"])["octo-org/octo-repo"]
+    kept = sorted(int(key[2:]) for key in summary if key.startswith("r_"))
+    assert kept == list(range(HISTORY_PRUNE_AT - HISTORY_KEEP + 1, HISTORY_PRUNE_AT + 1))
+    assert summary[f"wf_{EXAMPLE['workflow_id']}"]["runId"] == HISTORY_PRUNE_AT
 
 
 def _job(status, steps, job_id=5):

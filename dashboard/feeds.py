@@ -1,0 +1,143 @@
+"""The overview for other tools: as JSON, and as CCTray XML for build monitors (CCMenu, Nevergreen, BuildNotify).
+
+A signed-in browser reads them with its session; a build monitor with the user's feed token in the URL
+(`?token=`, made on the settings page). Either way a feed lists only what GitHub lets that user see, and takes
+the overview's filters from the same query parameters.
+
+CCTray's format: https://cctray.org/v1/ — a <Projects> element of <Project> elements with name, activity
+(Sleeping, Building or CheckingModifications), lastBuildStatus (Success, Failure, Exception or Unknown),
+lastBuildLabel, lastBuildTime and webUrl.
+"""
+
+from xml.etree import ElementTree
+
+from django.http import HttpResponse, JsonResponse
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from accounts.feed_tokens import feed_token_user
+from dashboard import github
+from dashboard.forms import BoardFilterForm
+from runs.board import Board, BoardRepo, BoardRun
+
+# CCTray has one word for how a finished build went; cancelled and skipped runs say nothing, so "Unknown".
+CCTRAY_STATUS = {"success": "Success", "failure": "Failure"}
+# Queued runs are builds that have been asked for: CCTray's Building fits a monitor better than anything else.
+CCTRAY_ACTIVITY = {"running": "Building", "queued": "Building"}
+
+
+def _feed_user(request):
+    """The user a feed is for, or None: the session's, else the feed token's."""
+    token = request.GET.get("token")
+    if token:
+        return feed_token_user(token)
+    if request.user.is_authenticated:
+        return request.user.record
+    return None
+
+
+def _feed_board(request, record) -> tuple[Board | None, HttpResponse | None]:
+    from dashboard.views import board_read
+
+    form = BoardFilterForm(request.GET)
+    if form.errors:
+        errors = {name: [str(error) for error in errors] for name, errors in form.errors.items()}
+        return None, JsonResponse({"errors": errors}, status=400)
+    try:
+        _, board, _ = board_read(record, form)
+    except (github.GitHubUnavailable, github.RateLimited, github.AppCredentialsRejected) as error:
+        return None, JsonResponse({"error": f"GitHub is not answering: {error}"}, status=503)
+    return board, None
+
+
+def _run_url(request, repo: BoardRepo, run: BoardRun) -> str:
+    return request.build_absolute_uri(reverse("run", args=[repo.access.owner, repo.access.name, run.run_id]))
+
+
+def _moment(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+@require_safe
+def overview_json(request):
+    """The overview as JSON: counts by state, and each repository's latest runs and recent history."""
+    record = _feed_user(request)
+    if record is None:
+        return JsonResponse({"error": "Sign in, or use the feed link from your settings."}, status=401)
+    board, refusal = _feed_board(request, record)
+    if refusal:
+        return refusal
+    return JsonResponse(
+        {
+            "counts": board.counts,
+            "hidden": board.hidden,
+            "repos": [
+                {
+                    "full_name": repo.full_name,
+                    "pinned": repo.pinned,
+                    "state": repo.category,
+                    "html_url": repo.access.html_url,
+                    "latest": [
+                        {
+                            "workflow_id": run.workflow_id,
+                            "workflow_name": run.workflow_name,
+                            "run_id": run.run_id,
+                            "run_number": run.run_number,
+                            "run_attempt": run.run_attempt,
+                            "state": run.category,
+                            "status": run.status,
+                            "conclusion": run.conclusion,
+                            "head_branch": run.head_branch,
+                            "event": run.event,
+                            "actor": run.actor,
+                            "updated_at": _moment(run.updated_at),
+                            "url": _run_url(request, repo, run),
+                            "html_url": run.html_url,
+                        }
+                        for run in repo.latest
+                    ],
+                    "history": [{"run_id": run.run_id, "state": run.category} for run in repo.history],
+                }
+                for repo in board.repos
+            ],
+        }
+    )
+
+
+def _last_finished(repo: BoardRepo, run: BoardRun) -> BoardRun | None:
+    """The run itself if it finished, else the workflow's latest finished run in the repository's history."""
+    if run.finished:
+        return run
+    earlier = [other for other in repo.history if other.workflow_id == run.workflow_id and other.finished]
+    return earlier[0] if earlier else None
+
+
+@require_safe
+def cctray(request):
+    """The overview as CCTray XML: one project per repository and workflow."""
+    record = _feed_user(request)
+    if record is None:
+        return HttpResponse(
+            "Sign in, or use the feed link from your settings.\n", status=401, content_type="text/plain"
+        )
+    board, refusal = _feed_board(request, record)
+    if refusal:
+        return refusal
+    projects = ElementTree.Element("Projects")
+    for repo in board.repos:
+        for run in repo.latest:
+            finished = _last_finished(repo, run)
+            ElementTree.SubElement(
+                projects,
+                "Project",
+                {
+                    "name": f"{repo.full_name} :: {run.workflow_name or run.workflow_id}",
+                    "activity": CCTRAY_ACTIVITY.get(run.category, "Sleeping"),
+                    "lastBuildStatus": CCTRAY_STATUS.get(finished.category, "Unknown") if finished else "Unknown",
+                    "lastBuildLabel": str((finished or run).run_number or (finished or run).run_id),
+                    "lastBuildTime": _moment((finished or run).updated_at or (finished or run).created_at) or "",
+                    "webUrl": _run_url(request, repo, run),
+                },
+            )
+    body = ElementTree.tostring(projects, encoding="unicode", xml_declaration=True)
+    return HttpResponse(body, content_type="application/xml; charset=utf-8")

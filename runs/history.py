@@ -1,0 +1,188 @@
+"""A repository's stored runs and one run's jobs, as the pages and the JSON API read them, and the actions on a run.
+
+Reads check the user's visibility first; a repository or run they may not see is a 404. Actions go to GitHub
+with the user's own token, so GitHub itself decides whether this user may re-run or cancel.
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from django.http import Http404
+from pynamodb.exceptions import DoesNotExist
+
+from accounts.models import UserRecord
+from accounts.tokens import user_access_token
+from dashboard import github
+from runs.backfill import repo_backfill, run_fetch, run_jobs_fetch
+from runs.board import ANY_BRANCH, FAILURE_CONCLUSIONS, QUEUED_STATUSES, BoardFilters
+from runs.cache import summaries_read
+from runs.models import WorkflowJob, WorkflowRun
+from runs.visibility import RepoAccess, repo_access
+
+# The actions, named as GitHub's endpoints are, and what to say when GitHub accepted one.
+ACTIONS = {
+    "rerun": "Re-run requested.",
+    "rerun-failed-jobs": "Re-run of the failed jobs requested.",
+    "cancel": "Cancellation requested.",
+}
+GITHUB_DOWN = (github.GitHubUnavailable, github.RateLimited, github.AppCredentialsRejected)
+
+
+def cursor_encode(key: dict | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def cursor_decode(value: str | None, repo_id: str) -> dict | None:
+    """The DynamoDB key a page starts after; only ever a key of this repository's runs (else 404)."""
+    if not value:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(value.encode()))
+    except (ValueError, binascii.Error):
+        raise Http404("Bad cursor.") from None
+    valid = (
+        isinstance(key, dict)
+        and set(key) == {"repoId", "runId"}
+        and key["repoId"] == {"S": repo_id}
+        and isinstance(key["runId"], dict)
+        and set(key["runId"]) == {"N"}
+        and str(key["runId"]["N"]).isdigit()
+    )
+    if not valid:
+        raise Http404("Bad cursor.")
+    return key
+
+
+def backfill_if_new(access: RepoAccess) -> str | None:
+    """Load a repository's runs the first time anyone looks at it; why not, if GitHub could not be asked."""
+    if "backfilledAt" in summaries_read([access.full_name]).get(access.full_name, {}):
+        return None
+    try:
+        repo_backfill(access)
+    except GITHUB_DOWN as error:
+        return str(error) or type(error).__name__
+    return None
+
+
+def _and(condition, term):
+    return term if condition is None else condition & term
+
+
+def board_condition(filters: BoardFilters, default_branch: str):
+    """The board's filters as a DynamoDB filter on a repository's runs (the search applies to repositories)."""
+    condition = None
+    if filters.branch != ANY_BRANCH:
+        condition = _and(condition, WorkflowRun.head_branch == (filters.branch or default_branch))
+    if filters.event:
+        condition = _and(condition, WorkflowRun.event == filters.event)
+    if filters.hide_pull_requests:
+        condition = _and(condition, ~WorkflowRun.event.is_in("pull_request", "pull_request_target"))
+    if filters.hide_bots:
+        condition = _and(condition, WorkflowRun.actor_type.does_not_exist() | (WorkflowRun.actor_type != "Bot"))
+    if filters.workflow:
+        condition = _and(condition, WorkflowRun.workflow_name == filters.workflow)
+    if filters.actor:
+        condition = _and(condition, WorkflowRun.actor_login == filters.actor)
+    status = {
+        "failure": (WorkflowRun.status == "completed") & WorkflowRun.conclusion.is_in(*FAILURE_CONCLUSIONS),
+        "success": (WorkflowRun.status == "completed") & (WorkflowRun.conclusion == "success"),
+        "cancelled": (WorkflowRun.status == "completed") & (WorkflowRun.conclusion == "cancelled"),
+        "running": WorkflowRun.status == "in_progress",
+        "queued": WorkflowRun.status.is_in(*QUEUED_STATUSES),
+    }.get(filters.status)
+    if status is not None:
+        condition = _and(condition, status)
+    return condition
+
+
+@dataclass
+class RunPage:
+    runs: list[WorkflowRun]
+    next_cursor: str | None
+
+
+def runs_page(repo_id: str, condition, *, cursor: str | None, per_page: int) -> RunPage:
+    """Newest first; a filtered page reads on until it is full or the runs run out."""
+    results = WorkflowRun.query(
+        repo_id,
+        scan_index_forward=False,
+        filter_condition=condition,
+        limit=per_page,
+        last_evaluated_key=cursor_decode(cursor, repo_id),
+    )
+    runs = list(results)
+    return RunPage(runs, cursor_encode(results.last_evaluated_key))
+
+
+def run_of(record: UserRecord, full_name: str, run_id: int) -> WorkflowRun:
+    """A run of a repository the user may see, from the cache, else read once from GitHub (404 if none)."""
+    access = repo_access(record, full_name)
+    try:
+        return WorkflowRun.get(access.full_name, run_id)
+    except DoesNotExist:
+        pass
+    try:
+        run_fetch(access, run_id)
+        return WorkflowRun.get(access.full_name, run_id)
+    except (github.NotFound, DoesNotExist):
+        raise Http404("No such run.") from None
+
+
+@dataclass
+class RunDetail:
+    run: WorkflowRun
+    jobs: list[WorkflowJob]
+    can_write: bool
+    stale_reason: str | None
+
+
+def run_detail_read(record: UserRecord, full_name: str, run_id: int) -> RunDetail:
+    """A run with its jobs, by attempt and start; jobs never fetched are read from GitHub once."""
+    run = run_of(record, full_name, run_id)
+    jobs = list(WorkflowJob.query(f"{run.repo_id}#{run.run_id}"))
+    stale_reason = None
+    if not jobs and run.jobs_fetched_at is None:
+        try:
+            run_jobs_fetch(run)
+            jobs = list(WorkflowJob.query(f"{run.repo_id}#{run.run_id}"))
+        except GITHUB_DOWN as error:
+            stale_reason = str(error) or type(error).__name__
+    jobs.sort(key=lambda job: (job.run_attempt, job.started_at or job.updated_at, job.job_id))
+    can_write = repo_access(record, run.repo_id).can_write
+    return RunDetail(run, jobs, can_write, stale_reason)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    status: int  # as the JSON API answers it
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 202
+
+
+def run_act(record: UserRecord, full_name: str, run_id: int, action: str) -> ActionResult:
+    """Re-run, re-run failed jobs, or cancel with the user's own token; GitHub's refusal is explained."""
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    access = repo_access(record, full_name)
+    try:
+        github.post(
+            f"/repos/{access.full_name}/actions/runs/{run_id}/{action}",
+            token=user_access_token(record.user_id),
+            identity=f"user:{record.user_id}",
+        )
+    except github.Forbidden as refusal:
+        return ActionResult(
+            403, f"GitHub refused: {refusal}. Re-running and cancelling need write access to {access.full_name}."
+        )
+    except github.NotFound:
+        return ActionResult(404, "GitHub does not know this run, or will not let you act on it.")
+    except github.Conflict as conflict:
+        return ActionResult(409, f"GitHub refused: {conflict}")
+    except github.ValidationFailed as invalid:
+        return ActionResult(422, f"GitHub refused: {invalid}")
+    return ActionResult(202, ACTIONS[action])
