@@ -24,6 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.context_processors import theme_remember
 from accounts.feed_tokens import feed_token_issue, feed_token_revoke
 from accounts.flows import user_settings_ensure, user_sign_in
 from accounts.forms import SettingsForm
@@ -97,8 +98,7 @@ def github_callback(request):
     record = user_sign_in(profile=social_login.account.extra_data, grant=github.TokenGrant.from_response(token_data))
     # login() cycles the session key, so a key fixed before sign-in is worthless after it.
     auth_login(request, GitHubUser.from_record(record), backend="accounts.backends.GitHubBackend")
-    request.session["theme"] = user_settings_ensure(record.user_id).theme
-    return redirect(_safe_next(request, state.get("next")))
+    return theme_remember(redirect(_safe_next(request, state.get("next"))), user_settings_ensure(record.user_id).theme)
 
 
 @require_POST
@@ -148,9 +148,8 @@ def settings_page(request):
         form = SettingsForm(request.POST, repos=repos)
         if form.is_valid():
             saved = preferences_save(request.user.pk, form.cleaned_data, repos_available=form.repos_available)
-            request.session["theme"] = saved.theme
             messages.success(request, "Your settings were saved.")
-            return redirect("settings")
+            return theme_remember(redirect("settings"), saved.theme)
     else:
         form = SettingsForm(initial=preferences_initial(current), repos=repos)
     context = {"form": form, "repos": repos or [], "current": current}
@@ -203,8 +202,7 @@ def settings_api(request):
     if not form.is_valid():
         return JsonResponse({"errors": _plain(form.errors)}, status=400)
     saved = preferences_save(request.user.pk, form.cleaned_data, repos_available=form.repos_available)
-    request.session["theme"] = saved.theme
-    return JsonResponse(preferences_as_json(saved))
+    return theme_remember(JsonResponse(preferences_as_json(saved)), saved.theme)
 
 
 def _plain(errors) -> dict[str, list[str]]:

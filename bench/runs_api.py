@@ -4,84 +4,20 @@ The user's visibility is kept (as it is for 5 minutes after GitHub was asked), a
 this is the steady state a dashboard polls or reloads in: nothing is asked of GitHub.
 """
 
-import json
 import time
-from datetime import UTC, datetime, timedelta
 
 from bench.report import Figure
-from bench.stack import DynamoDBRequests, local_stack, percentile
+from bench.stack import DynamoDBRequests, local_stack, percentile, seed_repositories
 
 COMMAND = "make bench-runs-api"
 REPOS, RUNS_PER_REPO, CALLS = 50, 20, 200
-
-
-def _seed(user_id: int) -> None:
-    from accounts.models import GitHubUser, UserRecord
-    from runs.cache import RunState, run_record
-    from runs.visibility import visibility_epoch
-
-    now = datetime.now(UTC)
-    repos = {}
-    for index in range(REPOS):
-        name = f"bench-org/repo-{index:02d}"
-        repos[name] = {
-            "full_name": name,
-            "id": 10_000 + index,
-            "private": True,
-            "default_branch": "main",
-            "html_url": f"https://github.com/{name}",
-            "installation_id": 1,
-            "can_write": True,
-        }
-        for number in range(RUNS_PER_REPO):
-            at = now - timedelta(minutes=10 * (RUNS_PER_REPO - number))
-            run_record(
-                RunState.from_github(
-                    {
-                        "id": 1_000_000 + index * 100 + number,
-                        "workflow_id": 500 + number % 3,
-                        "name": ["CI", "CodeQL", "Deploy"][number % 3],
-                        "status": "completed",
-                        "conclusion": "failure" if number % 7 == 0 else "success",
-                        "head_branch": "main",
-                        "event": "push",
-                        "run_number": number + 1,
-                        "run_attempt": 1,
-                        "created_at": at.isoformat(),
-                        "run_started_at": at.isoformat(),
-                        "updated_at": (at + timedelta(minutes=4)).isoformat(),
-                        "repository": {"full_name": name, "default_branch": "main"},
-                    }
-                ),
-                installation_id=1,
-            )
-    from dashboard.dynamo import shared_client
-    from runs.models import RepoSummary
-
-    for name in repos:
-        shared_client().update_item(
-            TableName=RepoSummary.Meta.table_name,
-            Key={"repoId": {"S": name}},
-            UpdateExpression="SET backfilledAt = :now",
-            ExpressionAttributeValues={":now": {"S": now.isoformat()}},
-        )
-    UserRecord(
-        user_id=user_id,
-        login="bench",
-        created_at=now,
-        updated_at=now,
-        visible_repos=json.dumps(repos),
-        visible_at=now + timedelta(days=1),  # kept for the whole run
-        visibility_epoch=visibility_epoch(),
-    ).save()
-    return GitHubUser(id=user_id, login="bench")
 
 
 def run() -> list[Figure]:
     with local_stack():
         from django.test import Client
 
-        user = _seed(42)
+        user = seed_repositories(42, REPOS, RUNS_PER_REPO)
         client = Client()
         client.force_login(user, backend="accounts.backends.GitHubBackend")
         assert len(client.get("/api/repos").json()["repos"]) == REPOS

@@ -87,3 +87,72 @@ class DynamoDBRequests:
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def seed_repositories(user_id: int, count: int, runs_per_repo: int):
+    """`count` repositories with `runs_per_repo` runs of three workflows each, visible to a signed-in user
+    whose visibility is kept for the whole run (so that nothing is asked of GitHub); the user, to log in."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from accounts.models import GitHubUser, UserRecord
+    from runs.cache import RunState, run_record
+    from runs.visibility import visibility_epoch
+
+    now = datetime.now(UTC)
+    repos = {}
+    for index in range(count):
+        name = f"bench-org/repo-{index:02d}"
+        repos[name] = {
+            "full_name": name,
+            "id": 10_000 + index,
+            "private": True,
+            "default_branch": "main",
+            "html_url": f"https://github.com/{name}",
+            "installation_id": 1,
+            "can_write": True,
+            "topics": ["bench", "backend" if index % 2 else "frontend"],
+        }
+        for number in range(runs_per_repo):
+            at = now - timedelta(minutes=10 * (runs_per_repo - number))
+            run_record(
+                RunState.from_github(
+                    {
+                        "id": 1_000_000 + index * 100 + number,
+                        "workflow_id": 500 + number % 3,
+                        "name": ["CI", "CodeQL", "Deploy"][number % 3],
+                        "status": "completed",
+                        "conclusion": "failure" if number % 7 == 0 else "success",
+                        # Every fourth run is a pull request's, on its own branch.
+                        "head_branch": "main" if number % 4 else f"feature/{number}",
+                        "event": "push" if number % 4 else "pull_request",
+                        "run_number": number + 1,
+                        "run_attempt": 1,
+                        "created_at": at.isoformat(),
+                        "run_started_at": at.isoformat(),
+                        "updated_at": (at + timedelta(minutes=4)).isoformat(),
+                        "repository": {"full_name": name, "default_branch": "main"},
+                    }
+                ),
+                installation_id=1,
+            )
+    from dashboard.dynamo import shared_client
+    from runs.models import RepoSummary
+
+    for name in repos:
+        shared_client().update_item(
+            TableName=RepoSummary.Meta.table_name,
+            Key={"repoId": {"S": name}},
+            UpdateExpression="SET backfilledAt = :now",
+            ExpressionAttributeValues={":now": {"S": now.isoformat()}},
+        )
+    UserRecord(
+        user_id=user_id,
+        login="bench",
+        created_at=now,
+        updated_at=now,
+        visible_repos=json.dumps(repos),
+        visible_at=now + timedelta(days=1),  # kept for the whole run
+        visibility_epoch=visibility_epoch(),
+    ).save()
+    return GitHubUser(id=user_id, login="bench")

@@ -135,7 +135,7 @@ def cctray(request):
                     "activity": CCTRAY_ACTIVITY.get(run.category, "Sleeping"),
                     "lastBuildStatus": CCTRAY_STATUS.get(finished.category, "Unknown") if finished else "Unknown",
                     "lastBuildLabel": str((finished or run).run_number or (finished or run).run_id),
-                    "lastBuildTime": _moment((finished or run).updated_at or (finished or run).created_at) or "",
+                    "lastBuildTime": _moment((finished or run).updated_at) or "",
                     "webUrl": _run_url(request, repo, run),
                 },
             )

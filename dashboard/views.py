@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from dashboard import github
+from dashboard.cards import repo_card
 from dashboard.dynamo import shared_client
 from dashboard.forms import BoardFilterForm
 from runs.board import board_build
@@ -80,6 +81,8 @@ def board_read(record, form: BoardFilterForm):
         pinned=settings.pinned_repos,
         failed=overview.failed,
     )
+    for repo in board.repos:
+        repo.url = reverse("repo", args=[repo.access.owner, repo.access.name])
     stale_reason = overview.visibility.stale_reason or (
         "GitHub could not be asked about some repositories." if overview.failed else None
     )
@@ -112,6 +115,7 @@ def home(request):
         request,
         form=form,
         board=board,
+        cards=[repo_card(repo, index, kiosk=request.GET.get("kiosk") == "1") for index, repo in enumerate(board.repos)],
         stale_reason=stale_reason,
         repo_names=[repo.full_name for repo in board.repos],
         client=_client_settings(overview.settings),

@@ -9,6 +9,7 @@ filtered view costs no more reads than the plain one.
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from runs.models import summary_runs
 from runs.visibility import RepoAccess
 
 # GitHub's states, as the board groups them. Everything not listed is `neutral` (skipped, stale, neutral).
@@ -93,15 +94,12 @@ class BoardRun:
     run_attempt: int
     workflow_id: int
     workflow_name: str | None
-    display_title: str | None
     status: str
     conclusion: str | None
     head_branch: str | None
-    head_sha: str | None
     event: str | None
     actor: str | None
     actor_type: str | None
-    created_at: datetime | None
     run_started_at: datetime | None
     updated_at: datetime | None
     html_url: str | None
@@ -123,15 +121,12 @@ class BoardRun:
             run_attempt=int(value.get("runAttempt") or 1),
             workflow_id=int(value.get("workflowId") or 0),
             workflow_name=value.get("workflowName"),
-            display_title=value.get("displayTitle"),
             status=value.get("status") or "queued",
             conclusion=value.get("conclusion"),
             head_branch=value.get("headBranch"),
-            head_sha=value.get("headSha"),
             event=value.get("event"),
             actor=value.get("actorLogin"),
             actor_type=value.get("actorType"),
-            created_at=_moment(value.get("createdAt")),
             run_started_at=_moment(value.get("runStartedAt")),
             updated_at=_moment(value.get("updatedAt")),
             html_url=value.get("htmlUrl"),
@@ -156,6 +151,7 @@ class BoardRepo:
     history: list[BoardRun]  # newest first, at most HISTORY_MARKS
     loaded: bool
     load_error: str | None = None
+    url: str = ""  # the repository's page, set by the view
 
     @property
     def full_name(self) -> str:
@@ -185,12 +181,12 @@ class Board:
 
 def _summary_runs(summary: dict) -> tuple[list[BoardRun], list[BoardRun]]:
     """The summary's latest-per-workflow runs and its recent runs, each run once, in its latest state."""
-    latest = [BoardRun.from_summary(value) for key, value in summary.items() if key.startswith("wf_")]
+    latest_values, recent_values = summary_runs(summary)
+    latest = [BoardRun.from_summary(value) for value in latest_values]
     recent: dict[int, BoardRun] = {}
-    for key, value in summary.items():
-        if key.startswith("r_") and isinstance(value, dict):
-            run = BoardRun.from_summary(value)
-            recent[run.run_id] = run
+    for value in recent_values:
+        run = BoardRun.from_summary(value)
+        recent[run.run_id] = run
     # The same run can sit in both places; whichever was written later is the truth for both.
     for run in latest:
         if run.run_id not in recent or recent[run.run_id].order < run.order:

@@ -7,6 +7,7 @@ interleave, a duplicate changes nothing, `completed` never falls back, and a re-
 Webhooks and API backfill both go through here.
 """
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -239,15 +240,12 @@ def summary_snapshot(state: RunState) -> dict:
         "runAttempt": state.run_attempt,
         "workflowId": state.workflow_id,
         "workflowName": state.workflow_name,
-        "displayTitle": state.display_title,
         "status": state.status,
         "conclusion": state.conclusion,
         "headBranch": state.head_branch,
-        "headSha": state.head_sha,
         "event": state.event,
         "actorLogin": state.actor_login,
         "actorType": state.actor_type,
-        "createdAt": state.created_at.isoformat() if state.created_at else None,
         "runStartedAt": state.run_started_at.isoformat() if state.run_started_at else None,
         "updatedAt": state.updated_at.isoformat(),
         "htmlUrl": state.html_url,
@@ -257,17 +255,26 @@ def summary_snapshot(state: RunState) -> dict:
 
 
 def _summary_update(client, state: RunState, snapshot: dict, keys: list[str]) -> dict | None:
-    """Set `snapshot` under each key of the summary where the stored value is earlier; the new item, or None."""
-    names = {f"#k{index}": key for index, key in enumerate(keys)}
+    """Set `snapshot` under each key of the summary where the stored one is earlier; the new item, or None.
+
+    A snapshot is stored as compact JSON, its order beside it (`ord_<key>`) for the condition: one string per run
+    is far cheaper for the overview to read back than a map of a dozen attributes.
+    """
+    names = {}
+    for index, key in enumerate(keys):
+        names[f"#k{index}"] = key
+        names[f"#o{index}"] = f"ord_{key}"
+    updates = [f"#k{index} = :snapshot, #o{index} = :ord" for index in range(len(keys))]
+    conditions = [f"(attribute_not_exists(#o{index}) OR #o{index} < :ord)" for index in range(len(keys))]
     try:
         answer = client.update_item(
             TableName=RepoSummary.Meta.table_name,
             Key={"repoId": {"S": state.repo_id}},
-            UpdateExpression="SET " + ", ".join(f"{name} = :snapshot" for name in names) + ", updatedAt = :now",
-            ConditionExpression=" AND ".join(f"(attribute_not_exists({name}) OR {name}.ord < :ord)" for name in names),
+            UpdateExpression="SET " + ", ".join(updates) + ", updatedAt = :now",
+            ConditionExpression=" AND ".join(conditions),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={
-                ":snapshot": {"M": {key: _attribute(value) for key, value in snapshot.items()}},
+                ":snapshot": {"S": json.dumps(snapshot, separators=(",", ":"))},
                 ":ord": {"S": snapshot["ord"]},
                 ":now": {"S": datetime.now(UTC).isoformat()},
             },
@@ -313,7 +320,10 @@ def _history_prune(client, repo_id: str, item: dict) -> None:
     runs = sorted((int(key[2:]) for key in item if key.startswith("r_")), reverse=True)
     if len(runs) < HISTORY_PRUNE_AT:
         return
-    names = {f"#r{index}": f"r_{run_id}" for index, run_id in enumerate(runs[HISTORY_KEEP:])}
+    names = {}
+    for index, run_id in enumerate(runs[HISTORY_KEEP:]):
+        names[f"#r{index}"] = f"r_{run_id}"
+        names[f"#o{index}"] = f"ord_r_{run_id}"
     client.update_item(
         TableName=RepoSummary.Meta.table_name,
         Key={"repoId": {"S": repo_id}},

@@ -1,5 +1,6 @@
 """The run cache: workflow runs and their jobs as GitHub last told us, kept for 30 days."""
 
+import json
 from datetime import timedelta
 
 from pynamodb.attributes import (
@@ -112,11 +113,23 @@ class WorkflowJob(TableModel):
 class RepoSummary(TableModel):
     """Per repository, the latest run of each workflow on the default branch, for the overview in one read.
 
-    Each workflow's latest run is a map attribute `wf_<workflowId>`, written by a conditional update
-    (runs/cache.py) so that an older run never replaces a newer one; the model declares only the key.
+    Each workflow's latest run on the default branch is `wf_<workflowId>`, and each recent run of any branch
+    `r_<runId>`: compact JSON, with its order beside it in `ord_<name>` for the conditional update (runs/cache.py)
+    that keeps an older state from replacing a newer one. The model declares only the key.
     """
 
     class Meta(TableMeta):
         table_name = table("repo-summaries")
 
     repo_id = UnicodeAttribute(hash_key=True, attr_name="repoId")
+
+
+def summary_runs(summary: dict) -> tuple[list[dict], list[dict]]:
+    """A summary's latest run of each workflow on the default branch, and its recent runs of any branch."""
+
+    def snapshot(value) -> dict:
+        return json.loads(value) if isinstance(value, str) else value  # maps: summaries written before JSON
+
+    latest = [snapshot(value) for key, value in summary.items() if key.startswith("wf_")]
+    recent = [snapshot(value) for key, value in summary.items() if key.startswith("r_")]
+    return latest, recent

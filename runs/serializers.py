@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from runs.models import WorkflowJob, WorkflowRun
+from runs.models import WorkflowJob, WorkflowRun, summary_runs
 from runs.visibility import RepoAccess
 
 
@@ -25,7 +25,7 @@ def repo_json(access: RepoAccess, summary: dict | None, *, load_error: str | Non
         "can_write": access.can_write,
     }
     if summary is not None:
-        latest = [value for key, value in summary.items() if key.startswith("wf_")]
+        latest, _ = summary_runs(summary)
         body["workflows"] = [
             {
                 "workflow_id": run["workflowId"],

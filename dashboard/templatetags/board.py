@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 from django import template
+from django.utils.html import format_html
 
 from runs.board import run_category
 from runs.insights import duration_text
@@ -37,6 +38,19 @@ def category_label(name: str) -> str:
 
 
 @register.filter
+def state_badge(name: str):
+    """A state as the pages show it: a symbol for sight, a word for everyone, and the state for scripts."""
+    symbol, label = CATEGORY_LABELS.get(name, CATEGORY_LABELS["neutral"])
+    return format_html(
+        '<span class="state {}" data-state="{}"><span aria-hidden="true">{}</span> {}</span>',
+        name,
+        name,
+        symbol,
+        label,
+    )
+
+
+@register.filter
 def duration(seconds) -> str:
     return duration_text(seconds)
 
@@ -50,7 +64,7 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float | Non
 
 @register.filter
 def run_started(run) -> datetime | None:
-    return getattr(run, "run_started_at", None) or getattr(run, "created_at", None)
+    return getattr(run, "run_started_at", None) or getattr(run, "created_at", None) or getattr(run, "updated_at", None)
 
 
 @register.filter

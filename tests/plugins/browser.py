@@ -5,6 +5,7 @@ DynamoDB Local and the simulator settings. Chromium is Debian's, driven by Playw
 browser download cannot work offline.
 """
 
+import re
 import shutil
 from pathlib import Path
 
@@ -61,3 +62,31 @@ def page(chromium, live_app):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def _with_login_hint(route, login):
+    response = route.fetch(max_redirects=0)
+    headers = {**response.headers, "location": f"{response.headers['location']}&login={login}"}
+    route.fulfill(response=response, headers=headers)
+
+
+@pytest.fixture
+def signed_in_page(chromium, live_app):
+    """`signed_in_page(login, path)`: a page of its own, signed in as one of the simulator's cast, at `path`."""
+    contexts = []
+
+    def open_as(login: str, path: str = "/", **context_options):
+        context = chromium.new_context(**context_options)
+        contexts.append(context)
+        # GitHub's `login` hint picks the simulated user: added to the app's redirect to the authorize page.
+        context.route(re.compile(r"/auth/github"), lambda route, _request: _with_login_hint(route, login))
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.app_url = live_app
+        page.goto(f"{live_app}/auth/github?next={path}")
+        page.wait_for_url(re.compile(re.escape(live_app) + r"/(?!auth/)"))
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()

@@ -1,7 +1,6 @@
 """In a real Chromium: changes reach the open page live, over WebSocket or SSE, and a reconnect loses nothing."""
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,7 +20,7 @@ def hooked(github_sim, live_app, settings):
 
 
 # The state of acme/api's CI on the overview, as a word for the test and a data attribute for the script.
-STATE = 'article[data-repo="acme/api"] tr[data-workflow] [data-testid="state"]'
+STATE = 'article[data-repo="acme/api"] tr[data-workflow] .state'
 
 
 def _state_is(value: str) -> str:
@@ -51,20 +50,10 @@ def test_a_webhook_change_appears_in_the_open_page_without_reload(page, hooked, 
     assert page.evaluate("window.liveClient.useSocket") is (transport == "websocket")
 
 
-def _with_login_hint(route, login):
-    response = route.fetch(max_redirects=0)
-    headers = {**response.headers, "location": f"{response.headers['location']}&login={login}"}
-    route.fulfill(response=response, headers=headers)
-
-
-def test_a_user_without_access_receives_nothing_at_the_socket(chromium, live_app, hooked):
+def test_a_user_without_access_receives_nothing_at_the_socket(signed_in_page, hooked):
     pages = {}
     for login in ("alice", "dana"):
-        context = chromium.new_context()
-        # GitHub's `login` hint picks the simulated user: added to the app's redirect to the authorize page.
-        context.route(re.compile(r"/auth/github"), lambda route, _request, login=login: _with_login_hint(route, login))
-        pages[login] = context.new_page()
-        pages[login].goto(f"{live_app}/auth/github?next=/")
+        pages[login] = signed_in_page(login)
         pages[login].locator('#live-status[data-state="live"]').wait_for()
     assert pages["dana"].get_by_test_id("user-name").inner_text() == "Dana Diaz"
 

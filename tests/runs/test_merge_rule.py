@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runs.cache import JobState, RunState, job_record, run_record, summaries_read
-from runs.models import WorkflowJob, WorkflowRun
+from runs.models import WorkflowJob, WorkflowRun, summary_runs
 
 EXAMPLE = json.loads(
     (Path(__file__).parent.parent.parent / "ghsim/data/rest/actions/get-workflow-run.200.json").read_text()
@@ -93,15 +93,10 @@ def test_it_keeps_the_latest_run_of_each_workflow_on_the_summary(dynamodb):
     run_record(run_event(1, attempt=1, status="completed", conclusion="failure", at=START, run_number=7))
     run_record(run_event(3, attempt=1, status="completed", conclusion="failure", at=START, run_number=9, branch="dev"))
 
-    summary = summaries_read(["octo-org/octo-repo"])["octo-org/octo-repo"]
-    latest = summary[f"wf_{EXAMPLE['workflow_id']}"]
-    assert (latest["runId"], latest["conclusion"]) == (2, "success")
+    latest, recent = summary_runs(summaries_read(["octo-org/octo-repo"])["octo-org/octo-repo"])
+    assert [(run["runId"], run["conclusion"]) for run in latest] == [(2, "success")]
     # Every run, of any branch, is in the recent history, each in its latest state.
-    assert {key: summary[key]["conclusion"] for key in summary if key.startswith("r_")} == {
-        "r_1": "failure",
-        "r_2": "success",
-        "r_3": "failure",
-    }
+    assert {run["runId"]: run["conclusion"] for run in recent} == {1: "failure", 2: "success", 3: "failure"}
 
 
 def test_a_late_state_of_an_older_run_updates_its_history_but_not_the_latest(dynamodb):
@@ -110,9 +105,9 @@ def test_a_late_state_of_an_older_run_updates_its_history_but_not_the_latest(dyn
     run_record(run_event(1, attempt=1, status="completed", conclusion="failure", at=START, run_number=7))
     run_record(run_event(1, attempt=1, status="in_progress", at=START, run_number=7))  # reordered: ignored
 
-    summary = summaries_read(["octo-org/octo-repo"])["octo-org/octo-repo"]
-    assert summary[f"wf_{EXAMPLE['workflow_id']}"]["runId"] == 2
-    assert (summary["r_1"]["status"], summary["r_1"]["conclusion"]) == ("completed", "failure")
+    latest, recent = summary_runs(summaries_read(["octo-org/octo-repo"])["octo-org/octo-repo"])
+    assert [run["runId"] for run in latest] == [2]
+    assert [(run["status"], run["conclusion"]) for run in recent if run["runId"] == 1] == [("completed", "failure")]
 
 
 def test_the_recent_history_keeps_the_newest_runs(dynamodb):
@@ -122,9 +117,11 @@ def test_the_recent_history_keeps_the_newest_runs(dynamodb):
         run_record(run_event(run_id, attempt=1, status="completed", conclusion="success", at=START, run_number=run_id))
 
     summary = summaries_read(["octo-org/octo-repo"])["octo-org/octo-repo"]
-    kept = sorted(int(key[2:]) for key in summary if key.startswith("r_"))
-    assert kept == list(range(HISTORY_PRUNE_AT - HISTORY_KEEP + 1, HISTORY_PRUNE_AT + 1))
-    assert summary[f"wf_{EXAMPLE['workflow_id']}"]["runId"] == HISTORY_PRUNE_AT
+    latest, recent = summary_runs(summary)
+    kept = list(range(HISTORY_PRUNE_AT - HISTORY_KEEP + 1, HISTORY_PRUNE_AT + 1))
+    assert sorted(run["runId"] for run in recent) == kept
+    assert sorted(key for key in summary if key.startswith("ord_r_")) == sorted(f"ord_r_{run_id}" for run_id in kept)
+    assert [run["runId"] for run in latest] == [HISTORY_PRUNE_AT]
 
 
 def _job(status, steps, job_id=5):

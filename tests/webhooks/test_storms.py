@@ -75,6 +75,36 @@ def assert_each_change_announced_once(sim):
         assert ("run", run["id"], run["status"], run["conclusion"]) in announced, f"never announced: {run['id']}"
 
 
+def assert_summaries_equal_truth(sim) -> None:
+    """Each workflow's latest default-branch run, as the overview shows it, is GitHub's latest in GitHub's state."""
+    from runs.cache import summaries_read
+    from runs.serializers import repo_json
+    from runs.visibility import RepoAccess
+
+    latest: dict[tuple[str, str], dict] = {}
+    for run in sim.truth()["runs"]:
+        key = (run["repository"], run["workflow"])
+        if run["head_branch"] == "main" and (key not in latest or run["run_number"] > latest[key]["run_number"]):
+            latest[key] = run
+    assert latest, "no default-branch run: the check proves nothing"
+    repos = sorted({repo for repo, _ in latest})
+    summaries = summaries_read(repos)
+    shown = {}
+    for repo in repos:
+        access = RepoAccess(repo, 0, True, "main", "", 0, False)
+        for workflow in repo_json(access, summaries.get(repo, {}))["workflows"]:
+            shown[(repo, workflow["workflow_name"])] = workflow
+    for key, run in latest.items():
+        assert key in shown, f"no summary for {key}"
+        workflow = shown[key]
+        assert (workflow["run_id"], workflow["run_attempt"], workflow["status"], workflow["conclusion"]) == (
+            run["id"],
+            run["run_attempt"],
+            run["status"],
+            run["conclusion"],
+        ), key
+
+
 def test_it_ends_equal_to_github_after_a_storm_of_duplicates_and_reordering(hooked):
     hooked.set_faults(duplicate_rate=0.3, reorder_window=120)
 
@@ -87,12 +117,13 @@ def test_it_ends_equal_to_github_after_a_storm_of_duplicates_and_reordering(hook
     assert len({delivery.guid for delivery in deliveries}) < len(deliveries), "the storm had no duplicates"
     assert all(delivery.status_code == 200 for delivery in deliveries)
     assert_cache_equals_truth(hooked)
+    assert_summaries_equal_truth(hooked)
     assert_each_change_announced_once(hooked)
 
 
 def test_it_heals_a_webhook_outage_by_reconciliation(hooked):
     for repo in REPOS[:3]:
-        hooked.trigger(repo, outcome="success")
+        hooked.trigger(repo, outcome="success", branch="main")
     hooked.advance(60)
     start = hooked.now()
     hooked.set_faults(outage_start=start, outage_end=start + 900)
@@ -107,6 +138,7 @@ def test_it_heals_a_webhook_outage_by_reconciliation(hooked):
     assert report.runs_repaired >= len(stuck)
     assert report.deliveries_redelivered > 0
     assert_cache_equals_truth(hooked)
+    assert_summaries_equal_truth(hooked)
 
 
 @pytest.fixture

@@ -162,7 +162,9 @@
   function setTheme(theme) {
     document.documentElement.dataset.theme = theme;
     if (themeButton) themeButton.textContent = "Theme: " + theme;
-    if (!csrfInput) return; // kiosk pages have no form to take the token from: the change stays in this tab
+    // The cookie is what pages are rendered with; the settings are where other browsers learn it at sign-in.
+    document.cookie = "theme=" + theme + "; path=/; max-age=31536000; samesite=lax";
+    if (!csrfInput) return; // kiosk pages have no form to take the token from: the change stays in this browser
     fetch("/api/settings", {
       method: "PATCH",
       credentials: "same-origin",

@@ -1,0 +1,120 @@
+"""The pages in a real Chromium against the simulator: the overview, filters that survive a reload, the failing
+step, re-run for writers only, kiosk mode, both themes, keyboard shortcuts, and an accessibility audit."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.runs.conftest import settle
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+DEMO_REPOS = ["acme/api", "acme/payroll", "acme/storefront", "globex/data-pipeline", "globex/engine"]
+
+
+@pytest.fixture
+def demo(github_sim, live_app, settings):
+    """The simulator's webhooks go to the live app; each demo repository has finished runs, acme/api a failure."""
+    github_sim.set_hook(url=f"{live_app}/webhooks/github", secret=settings.GITHUB_WEBHOOK_SECRET)
+    for repo in DEMO_REPOS:
+        github_sim.trigger(repo, "ci", outcome="failure" if repo == "acme/api" else "success", branch="main",
+                           event="push")  # fmt: skip
+    settle(github_sim)
+    return github_sim
+
+
+def shown(page) -> list[str]:
+    return page.eval_on_selector_all("#board > article", "cards => cards.map(card => card.dataset.repo)")
+
+
+def test_the_overview_shows_every_demo_repository_and_a_filter_survives_reload(signed_in_page, demo):
+    page = signed_in_page("alice")
+    assert sorted(shown(page)) == DEMO_REPOS
+    assert shown(page)[0] == "acme/api"  # failures first
+
+    page.get_by_label("Organisation").fill("globex")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**/?*org=globex*")
+    assert sorted(shown(page)) == ["globex/data-pipeline", "globex/engine"]
+    page.reload()
+    assert sorted(shown(page)) == ["globex/data-pipeline", "globex/engine"]
+    assert page.get_by_label("Organisation").input_value() == "globex"
+
+
+def test_a_failing_run_shows_its_failing_step_and_a_writer_can_re_run_it(signed_in_page, demo):
+    page = signed_in_page("alice")
+    page.locator('article[data-repo="acme/api"] tr[data-category="failure"] a').first.click()
+    failing = page.get_by_test_id("failing-step")
+    assert failing.count() >= 1
+    assert "failure" in failing.first.locator("xpath=ancestor::li[1]").get_attribute("class")
+
+    page.get_by_test_id("rerun-failed").click()
+    assert page.get_by_test_id("message").inner_text() == "Re-run of the failed jobs requested."
+    # The run going again reaches the page live, through the simulator's webhooks as its clock moves.
+    demo.advance(60)
+    page.wait_for_function("document.querySelector('.facts').dataset.category !== 'failure'")
+
+
+def test_a_reader_sees_no_re_run_or_cancel_buttons(signed_in_page, demo):
+    run = next(run for run in demo.truth()["runs"] if run["repository"] == "acme/api")
+    page = signed_in_page("bob", f"/repos/acme/api/runs/{run['id']}")
+    assert page.get_by_test_id("failing-step").count() >= 1
+    assert page.get_by_test_id("actions").count() == 0
+    assert page.get_by_role("button", name="Re-run").count() == 0
+
+
+def test_kiosk_mode_has_no_chrome_and_large_type(signed_in_page, demo):
+    page = signed_in_page("alice", "/?kiosk=1")
+    assert page.locator(".topbar").count() == 0
+    assert page.locator("form.filters").count() == 0
+    assert sorted(shown(page)) == DEMO_REPOS
+    size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert size >= 16
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") > size
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_both_themes_render_and_pass_an_accessibility_audit(signed_in_page, demo, scheme):
+    page = signed_in_page("alice", color_scheme=scheme)
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(13, 17, 23)")
+    for path in ("/", "/repos/acme/api", "/repos/acme/api/insights"):
+        page.goto(page.app_url + path)
+        page.add_script_tag(path=str(AXE))
+        audit = "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})"
+        violations = page.evaluate(audit + ".then(r => r.violations.map(v => [v.id, v.nodes.length]))")
+        assert violations == [], f"{path} ({scheme}): {violations}"
+
+
+def test_the_theme_switch_and_keyboard_shortcuts(signed_in_page, demo):
+    page = signed_in_page("alice")
+    page.keyboard.press("?")
+    assert page.locator("#help").is_visible()
+    page.keyboard.press("Escape")
+    assert not page.locator("#help").is_visible()
+
+    page.keyboard.press("t")  # system -> light, saved in the user's settings
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+    page.wait_for_function("fetch('/api/settings').then(r => r.json()).then(s => s.theme === 'light')")
+    page.reload()
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+
+    first = shown(page)[0]
+    page.keyboard.press("j")
+    assert page.evaluate("document.activeElement.dataset.repo") == first
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/repos/{first}")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "search"
+
+
+def test_the_pages_work_without_javascript(chromium, live_app, demo):
+    context = chromium.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_app}/auth/github?next=/%3Fstatus%3Dfailure")
+    assert shown(page) == ["acme/api"]
+    page.locator("#board a.repo-link").first.click()
+    assert page.locator("#history tr[data-run]").count() >= 1
+    context.close()
