@@ -118,3 +118,41 @@ def test_the_pages_work_without_javascript(chromium, live_app, demo):
     page.locator("#board a.repo-link").first.click()
     assert page.locator("#history tr[data-run]").count() >= 1
     context.close()
+
+
+# Records the notifications the page raises, as the browser's own Notification would show them.
+RECORD_NOTIFICATIONS = """
+window.shown = [];
+window.Notification = function (title, options) { window.shown.push([title, options.body]); };
+window.Notification.permission = "granted";
+window.Notification.requestPermission = () => Promise.resolve("granted");
+"""
+
+
+def test_notifications_follow_the_users_rules_and_auto_refresh_off_waits(signed_in_page, demo):
+    page = signed_in_page("alice")
+    page.context.add_init_script(RECORD_NOTIFICATIONS)
+    rules = {"enabled": True, "on_failure": True, "pinned_only": True, "default_branch_only": True}
+    saved = page.evaluate(
+        """rules => fetch('/api/settings', {method: 'PATCH', headers: {'Content-Type': 'application/json',
+             'X-CSRFToken': document.querySelector('input[name=csrfmiddlewaretoken]').value},
+             body: JSON.stringify({notifications: rules, pinned_repos: ['acme/api'], auto_refresh: false})})
+           .then(r => r.status)""",
+        rules,
+    )
+    assert saved == 200
+    page.reload()
+    page.locator('#live-status[data-state="live"]').wait_for()
+
+    demo.trigger("acme/storefront", "ci", outcome="failure", branch="main", event="push")  # not pinned
+    demo.trigger("acme/api", "ci", outcome="failure", branch="feature/checkout", event="push")  # not the default
+    demo.trigger("acme/api", "ci", outcome="failure", branch="main", event="push")
+    settle(demo)
+
+    page.wait_for_function("window.shown.length > 0")
+    page.wait_for_function("document.getElementById('updates').hidden === false")
+    assert [title for title, _ in page.evaluate("window.shown")] == ["Failed: acme/api · CI"]
+    # Auto-refresh is off: the board is as it was until the user asks for the changes.
+    assert page.locator('article[data-repo="acme/storefront"] tr[data-category="failure"]').count() == 0
+    page.locator("#updates a").click()
+    page.locator('article[data-repo="acme/storefront"] tr[data-category="failure"]').wait_for()
