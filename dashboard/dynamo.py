@@ -43,6 +43,27 @@ class TableMeta:
 _client = None
 _client_lock = threading.Lock()
 
+# Error codes by which DynamoDB refuses a request for throughput (on-demand tables too, past their limits).
+THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+
+
+def throttles_count(response=None, operation=None, **kwargs) -> None:
+    """botocore's `needs-retry` event, raised once per attempt: emit a metric for each throttled one.
+
+    Returns None, so botocore's own retry handler still decides whether to retry.
+    """
+    if not response or not isinstance(response[1], dict):
+        return None
+    parsed = response[1]
+    code = parsed.get("Error", {}).get("Code")
+    # A transaction refused for throughput names it per item.
+    reasons = parsed.get("CancellationReasons") or []
+    if code in THROTTLING or any(reason.get("Code") == "ThrottlingError" for reason in reasons):
+        from dashboard import metrics
+
+        metrics.emit({"DynamoDBThrottles": 1}, operation=getattr(operation, "name", None))
+    return None
+
 
 def shared_client():
     """One botocore DynamoDB client for every table.
@@ -64,9 +85,9 @@ def shared_client():
                 session = botocore.session.get_session()
                 if TableMeta.aws_access_key_id:
                     session.set_credentials(TableMeta.aws_access_key_id, TableMeta.aws_secret_access_key)
-                _client = session.create_client(
-                    "dynamodb", TableMeta.region, endpoint_url=TableMeta.host, config=config
-                )
+                client = session.create_client("dynamodb", TableMeta.region, endpoint_url=TableMeta.host, config=config)
+                client.meta.events.register_first("needs-retry.dynamodb", throttles_count)
+                _client = client
     return _client
 
 

@@ -214,13 +214,26 @@ if IS_DEPLOYED:
 
 # --- Logging ----------------------------------------------------------------------------------------------
 LOG_LEVEL = envchoice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+# Deployed, every line is one JSON object (dashboard/logs.py: secrets masked, headers and bodies never printed)
+# on stdout, which Lambda sends to CloudWatch Logs; metrics are lines in the embedded metric format
+# (dashboard/metrics.py), printed whatever LOG_LEVEL says. Locally, plain lines, and metrics stay quiet.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "dashboard.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if IS_DEPLOYED else "plain",
+            **({"stream": "ext://sys.stdout"} if IS_DEPLOYED else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "dashboard.metrics": {"level": "INFO" if IS_DEPLOYED else "WARNING"},
         # botocore at DEBUG prints request headers, which carry signatures and tokens.
         "botocore": {"level": "WARNING"},
         "pynamodb": {"level": "WARNING"},

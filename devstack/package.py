@@ -1,18 +1,29 @@
-"""Build the Lambda zip offline: precompile bytecode, let Zappa package, then drop what Lambda never imports.
+"""Build the Lambda zips offline: collect static files, precompile bytecode, let Zappa package, then drop what
+Lambda never imports.
 
-    python -m devstack.package dev        # what `make package` runs
+    python -m devstack.package dev                  # what `make package` runs: the app function of `dev`
+    python -m devstack.package dev --function ws    # the WebSocket function (zappa_settings.json `dev_ws`)
 
 Zappa stamps zip entries 1980-01-01, so `.pyc` files compiled the ordinary way look stale on Lambda and every
 cold start recompiles everything. Bytecode compiled with `--invalidation-mode unchecked-hash` is trusted as it
 is. Zappa also ships its own command-line dependencies and every botocore service model; PRUNE lists what is
 removed from the zip, each with the reason it is safe.
+
+Each function (`app`, `reconcile`, `ws`) is a Zappa stage of its own (`dev`, `dev_reconcile`, `dev_ws`). A release
+zip is stage-neutral: what differs between dev and prod is in `aws_environment_variables`, which Lambda gets from
+the function's configuration, so the same zip is deployed to dev and then to prod (devstack/release.py). A zip
+built here for looking at or measuring (`make package`, the cold-start benchmark) carries its stage's environment
+inside instead, so that the unpacked package runs as that stage does on Lambda.
 """
 
 import argparse
+import ast
 import compileall
 import fnmatch
+import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -23,6 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_VENV = ROOT / ".venv-lambda"
 BUILD = ROOT / "build"
 SIZE_BUDGET = 25 * 1000 * 1000
+# Lambda function (as the pipeline and Terraform name it) -> the suffix of its Zappa stage.
+FUNCTIONS = {"app": "", "reconcile": "_reconcile", "ws": "_ws"}
+# Deployed, Django names static files by the manifest collectstatic writes into STATIC_ROOT (build/static); the
+# zip carries that one file at the same path, the files themselves go to S3.
+STATIC_MANIFEST = Path("build") / "static" / "staticfiles.json"
 
 # Zappa's command-line tool needs these to deploy; the handler never imports them on Lambda.
 DEPLOY_ONLY = [
@@ -107,6 +123,50 @@ def forget_precompiled() -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
 
+def zappa_stage(stage: str, function: str) -> str:
+    """The Zappa stage of one function of a deployment stage: `dev` + `ws` is `dev_ws`."""
+    return f"{stage}{FUNCTIONS[function]}"
+
+
+def stage_environment(zappa_stage_name: str) -> dict[str, str]:
+    """The stage's `aws_environment_variables` (after `extends`), as Lambda's configuration gives them."""
+    stages = json.loads((ROOT / "zappa_settings.json").read_text())
+    config = stages[zappa_stage_name]
+    while "aws_environment_variables" not in config and "extends" in config:
+        config = stages[config["extends"]]
+    return dict(config.get("aws_environment_variables", {}))
+
+
+def collect_static() -> Path:
+    """Run collectstatic with a deployed stage's settings, so the names and the manifest are the hashed ones.
+
+    The settings refuse to load without the secrets a deployed stage needs; collectstatic reads none of them,
+    so placeholders stand in.
+    """
+    placeholders = {
+        "DASHBOARD_STAGE": "dev",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "collectstatic.invalid",
+        "GITHUB_CLIENT_ID": "unused",
+        "GITHUB_CLIENT_SECRET": "unused",
+        "GITHUB_APP_ID": "1",
+        "GITHUB_APP_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nunused\n-----END PRIVATE KEY-----\n",
+        "GITHUB_WEBHOOK_SECRET": "unused",
+        "TOKEN_KMS_KEY_ID": "unused",
+    }
+    keep = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--clear", "--verbosity", "0"],
+        cwd=ROOT,
+        env={**keep, **placeholders},
+        check=True,
+    )
+    manifest = ROOT / STATIC_MANIFEST
+    if not manifest.exists():
+        raise SystemExit(f"collectstatic left no manifest at {STATIC_MANIFEST}: is the hashed storage configured?")
+    return manifest
+
+
 def zappa_package(stage: str, output: Path) -> None:
     env = {**os.environ, "VIRTUAL_ENV": str(LAMBDA_VENV), "PATH": f"{LAMBDA_VENV / 'bin'}:{os.environ['PATH']}"}
     subprocess.run(
@@ -114,43 +174,81 @@ def zappa_package(stage: str, output: Path) -> None:
     )
 
 
-def prune(source: Path, target: Path) -> tuple[int, int]:
-    """Copy the zip without the pruned entries; return (kept, dropped) counts."""
+def _with_environment(settings_source: bytes, environment: dict[str, str]) -> bytes:
+    """Zappa's generated settings module with `environment` added to its ENVIRONMENT_VARIABLES."""
+    text = settings_source.decode()
+    match = re.search(r"^ENVIRONMENT_VARIABLES=(\{.*\})$", text, flags=re.MULTILINE)
+    if match is None:
+        raise SystemExit("Zappa's settings module has no ENVIRONMENT_VARIABLES line: has Zappa changed?")
+    merged = {**ast.literal_eval(match.group(1)), **environment}
+    return text.replace(match.group(0), f"ENVIRONMENT_VARIABLES={merged!r}").encode()
+
+
+def prune(
+    source: Path, target: Path, *, environment: dict[str, str] | None = None, extra: dict[str, Path] | None = None
+) -> tuple[int, int]:
+    """Copy the zip without the pruned entries, plus `extra` files (name in the zip -> path); return (kept, dropped).
+
+    With `environment`, the copy's Zappa settings carry those variables (see the module's docstring).
+    """
     kept = dropped = 0
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zout:
         for info in zin.infolist():
             if _pruned(info.filename):
                 dropped += 1
                 continue
-            zout.writestr(info, zin.read(info.filename), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+            data = zin.read(info.filename)
+            if environment and info.filename == "zappa_settings.py":
+                data = _with_environment(data, environment)
+            zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+            kept += 1
+        for name, path in (extra or {}).items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            zout.writestr(info, path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
             kept += 1
     return kept, dropped
 
 
-def build(stage: str) -> Path:
+def build(
+    stage: str,
+    *,
+    function: str = "app",
+    output: Path | None = None,
+    neutral: bool = False,
+    static_manifest: Path | None = None,
+) -> Path:
+    """Build one function's zip; `neutral` leaves the stage's environment out (a release zip, for every stage).
+
+    `static_manifest` is a manifest an earlier collectstatic of the same release wrote; without it, this runs one.
+    """
     BUILD.mkdir(exist_ok=True)
-    raw = BUILD / f"zappa-{stage}.zip"
-    final = BUILD / f"lambda-app-{stage}.zip"
+    name = zappa_stage(stage, function)
+    raw = BUILD / f"zappa-{name}.zip"
+    final = output or BUILD / f"lambda-{function}-{stage}.zip"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    manifest = static_manifest or collect_static()
     precompile()
     try:
-        zappa_package(stage, raw)
+        zappa_package(name, raw)
     finally:
         forget_precompiled()
-    kept, dropped = prune(raw, final)
+    environment = None if neutral else stage_environment(name)
+    kept, dropped = prune(raw, final, environment=environment, extra={str(STATIC_MANIFEST): manifest})
     raw.unlink()
     size = final.stat().st_size
     verdict = "within" if size <= SIZE_BUDGET else "OVER"
-    print(
-        f"{final.relative_to(ROOT)}: {size / 1e6:.1f} MB ({kept} files, {dropped} pruned), {verdict} the 25 MB budget"
-    )
+    shown = final.relative_to(ROOT) if final.is_relative_to(ROOT) else final
+    print(f"{shown}: {size / 1e6:.1f} MB ({kept} files, {dropped} pruned), {verdict} the 25 MB budget")
     return final
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stage", choices=["dev", "prod"])
+    parser.add_argument("--function", choices=sorted(FUNCTIONS), default="app")
     args = parser.parse_args(argv)
-    final = build(args.stage)
+    final = build(args.stage, function=args.function)
     return 0 if final.stat().st_size <= SIZE_BUDGET else 1
 
 

@@ -15,6 +15,7 @@ from functools import cache
 from django.conf import settings
 from pynamodb.exceptions import DoesNotExist
 
+from dashboard import metrics
 from realtime.models import Connection, Event, Subscription
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ def fan_out(event: Event) -> tuple[int, int]:
             gone += 1
     if gone:
         logger.info("fan-out %s: %d delivered, %d connections gone", event.repo_id, delivered, gone)
+    if delivered or gone:
+        metrics.emit({"FanoutDelivered": delivered, "FanoutGone": gone})
     return delivered, gone
 
 

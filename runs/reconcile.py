@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from pynamodb.exceptions import PynamoDBException
 
-from dashboard import github
+from dashboard import github, metrics
 from dashboard.models import GitHubState
 from runs.backfill import installation_identity, run_jobs_fetch
 from runs.cache import RUN_RANK, TERMINAL, MalformedRun, RunState, batch_get, run_record
@@ -57,12 +57,17 @@ def stale_runs(older_than: timedelta, *, now: datetime | None = None):
 
 
 def run_reread(run: WorkflowRun) -> bool | None:
-    """Read one run again; True if the cache changed, False if not, None if GitHub said 304."""
+    """Read one run again; True if the cache changed, False if not, None if GitHub said 304.
+
+    The run's ETag is kept only once the run and its jobs are stored, so a pass that fails to store them
+    reads the run in full again next time rather than being told 304.
+    """
     identity = installation_identity(run.installation_id)
     page = github.get_if_changed(
         f"/repos/{run.repo_id}/actions/runs/{run.run_id}",
         token=github.installation_token(run.installation_id),
         identity=identity,
+        keep_etag=False,
     )
     if page is None:
         return None
@@ -70,6 +75,7 @@ def run_reread(run: WorkflowRun) -> bool | None:
     changed = run_record(state, installation_id=run.installation_id)
     if changed:
         run_jobs_fetch(run)
+    github.etags_keep([page])
     return changed
 
 
@@ -192,6 +198,14 @@ def reconcile(
         report.subscriptions_dropped = connections_recheck()
     for line in report.lines():
         logger.info("reconcile: %s", line)
+    metrics.emit(
+        {
+            "ReconcileCompleted": 1,
+            "RunsRepaired": report.runs_repaired,
+            "DeliveriesRedelivered": report.deliveries_redelivered,
+            "ReconcileErrors": report.runs_failed + len(report.errors),
+        }
+    )
     return report
 
 

@@ -165,7 +165,7 @@ def test_it_answers_an_unknown_path_with_404(lambda_handler):
 
 def test_it_runs_the_scheduled_reconciliation_named_in_zappa_settings(lambda_handler, dynamodb, github_sim):
     settings = json.loads((ROOT / "zappa_settings.json").read_text())
-    function = settings["dev"]["events"][0]["function"]
+    function = settings["dev_reconcile"]["events"][0]["function"]
     event = {
         "version": "0",
         "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
@@ -174,7 +174,7 @@ def test_it_runs_the_scheduled_reconciliation_named_in_zappa_settings(lambda_han
         "account": "123456789012",
         "time": "2026-11-24T23:55:00Z",
         "region": "eu-west-2",
-        "resources": [f"arn:aws:events:eu-west-2:123456789012:rule/actions-dashboard-dev-{function}"],
+        "resources": [f"arn:aws:events:eu-west-2:123456789012:rule/actions-dashboard-dev-reconcile-{function}"],
         "detail": {},
     }
 

@@ -211,3 +211,22 @@ def test_reconciliation_drops_subscriptions_whose_access_ended(lambda_ws, github
 
     assert report.subscriptions_dropped == 1
     assert [subscription.repo_id for subscription in Subscription.scan()] == ["acme/storefront"]
+
+
+def test_it_counts_pushes_delivered_and_sockets_gone(lambda_ws, github_sim, settings, management_api, caplog):
+    caplog.set_level("INFO", logger="dashboard.metrics")
+    for connection_id in ("here-1=", "gone-2="):
+        lambda_ws.handler(ws_event("$connect", connection_id, cookie=_cookie_of("alice", settings)), None)
+        body = '{"type": "subscribe", "repos": ["acme/api"]}'
+        lambda_ws.handler(ws_event("$default", connection_id, body=body), None)
+    caplog.clear()
+    client = gateway.management_client()
+
+    with Stubber(client) as stubber:
+        # Subscriptions are queried in key order: gone-2= before here-1=.
+        stubber.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410)
+        stubber.add_response("post_to_connection", {})
+        run_record(_change("acme/api"))
+
+    documents = [record.emf for record in caplog.records if hasattr(record, "emf") and "FanoutGone" in record.emf]
+    assert [(document["FanoutDelivered"], document["FanoutGone"]) for document in documents] == [(1, 1)]

@@ -113,3 +113,17 @@ def test_it_lists_only_the_deliveries_since_its_last_pass(dynamodb, github_sim):
 
     listed = github_sim.request_counts()["by_route"]["GET /api/v3/app/hook/deliveries"]
     assert listed == {"200": 1}
+
+
+def test_it_tells_operators_what_it_repaired(alice, github_sim, caplog):
+    caplog.set_level("INFO", logger="dashboard.metrics")
+    run = github_sim.trigger("acme/api", "ci", outcome="success")
+    github_sim.advance(60)
+    alice.get("/api/repos/acme/api")
+    settle(github_sim)
+    assert WorkflowRun.get("acme/api", run.id).status != "completed"
+
+    reconcile(older_than=NOW, redeliver=False, now=sim_now(github_sim))
+
+    (document,) = [record.emf for record in caplog.records if hasattr(record, "emf") and "RunsRepaired" in record.emf]
+    assert (document["ReconcileCompleted"], document["RunsRepaired"], document["ReconcileErrors"]) == (1, 1, 0)

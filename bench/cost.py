@@ -1,0 +1,269 @@
+"""What a month of 1,000 workflow runs a day costs on AWS, from the benchmarks' measured counts.
+
+    python -m bench.cost            # prints the estimate and rewrites its section of docs/OPERATIONS.md
+
+The counts come from bench/results.json (each figure names the benchmark that measured it); what no benchmark
+measures is an assumption below, stated with its reason. Prices are eu-west-2 list prices, on-demand, without the
+free tier, as constants with where they come from: this machine cannot reach AWS, so they are not fetched, and
+should be checked on the pricing pages before a budget is set on them.
+"""
+
+import json
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+OPERATIONS = ROOT / "docs" / "OPERATIONS.md"
+START, END = "<!-- cost:start (bench/cost.py writes this) -->", "<!-- cost:end -->"
+
+# --- eu-west-2 (London) list prices, USD --------------------------------------------------------------------------
+PRICES_AS_OF = "2026-11, from the AWS pricing pages named in bench/cost.py (not fetched by it: no internet here)"
+PRICES = {
+    # https://aws.amazon.com/lambda/pricing/ (x86)
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second": 0.0000166667,
+    # https://aws.amazon.com/api-gateway/pricing/
+    "http_api_request": 1.11 / 1e6,
+    "websocket_message": 1.14 / 1e6,  # per 32 KB message, both directions
+    "websocket_connection_minute": 0.285 / 1e6,
+    # https://aws.amazon.com/dynamodb/pricing/on-demand/
+    "dynamodb_wru": 0.7425 / 1e6,
+    "dynamodb_rru": 0.1485 / 1e6,
+    "dynamodb_gb_month": 0.2970,
+    "dynamodb_pitr_gb_month": 0.2376,
+    # https://aws.amazon.com/cloudwatch/pricing/
+    "logs_ingest_gb": 0.5985,
+    "logs_store_gb_month": 0.0315,
+    "alarm_metric_month": 0.10,
+    "dashboard_month": 3.00,
+    # https://aws.amazon.com/kms/pricing/
+    "kms_key_month": 1.00,
+    "kms_request": 0.03 / 1e4,
+    # https://aws.amazon.com/cloudfront/pricing/ (Europe)
+    "cloudfront_request": 0.0120 / 1e4,
+    "cloudfront_gb_out": 0.085,
+    # https://aws.amazon.com/route53/pricing/
+    "route53_zone_month": 0.50,
+    # https://aws.amazon.com/s3/pricing/
+    "s3_gb_month": 0.024,
+}
+
+# --- The workload: the design's load, and what no benchmark measures -------------------------------------------
+RUNS_PER_DAY = 1000
+OPEN_DASHBOARDS = 10  # the design's load (issue 10 models 100 times it: 100,000 runs, 1,000 dashboards)
+HOURS_OPEN_PER_DAY = 10  # a working day with the page left open
+PAGE_VIEWS_PER_DASHBOARD_PER_DAY = 60  # navigation, plus a snapshot re-read after each reconnect
+DAYS_PER_MONTH = 30
+# Each delivery that brings a new state writes a transaction of three items (the delivery record, the run or job,
+# its browser event), each under 1 KB except a job with its steps: 2 WRUs per item and KB in a transaction.
+WRU_PER_TRANSACTION = 2 * 3 * 1.5
+WRU_PER_SUMMARY_UPDATE = 2  # the repository summary item, ~2 KB
+# In AWS a DynamoDB or API Gateway round trip from Lambda takes longer than on this machine's loopback.
+AWS_ROUND_TRIP_MS = 8
+RECONCILE_SECONDS = 1.5  # a pass: one index query per status, a few conditional GETs, one deliveries listing
+LOG_BYTES_PER_INVOCATION = 900  # two JSON lines and one metric line, and Lambda's START/END/REPORT
+STORED_GB = 0.5  # 30 days of runs and jobs, 7 days of deliveries, sessions and users
+MEMORY_GB = {"app": 1.0, "reconcile": 0.5, "ws": 0.5}  # zappa_settings.json
+ALARM_METRICS = 14  # infra/observability.tf
+
+
+@dataclass
+class Line:
+    item: str
+    quantity: float
+    unit: str
+    dollars: float
+    derivation: str
+
+
+def _figure(results: dict, key: str) -> float:
+    try:
+        return float(results[key]["value"])
+    except KeyError:
+        raise SystemExit(f"bench/results.json has no {key}: run `make bench` first") from None
+
+
+def _deliveries_per_run(results: dict) -> float:
+    """Measured by the webhook benchmark: its note says how many deliveries its simulated runs sent."""
+    note = results.get("webhooks.rate", {}).get("notes", "")
+    match = re.search(r"([\d,]+) deliveries of ([\d,]+) simulated runs", note)
+    if not match:
+        raise SystemExit("bench/results.json's webhooks.rate no longer says how many deliveries per run")
+    deliveries, runs = (int(group.replace(",", "")) for group in match.groups())
+    return deliveries / runs
+
+
+def estimate(results: dict, *, runs_per_day: int = RUNS_PER_DAY, dashboards: int = OPEN_DASHBOARDS) -> list[Line]:
+    """The month's line items."""
+    p, month = PRICES, DAYS_PER_MONTH
+    per_run = _deliveries_per_run(results)
+    deliveries = runs_per_day * per_run * month
+    requests_per_delivery = _figure(results, "webhooks.dynamodb_requests")
+    webhook_ms = _figure(results, "webhooks.p99") + requests_per_delivery * AWS_ROUND_TRIP_MS
+    page_views = dashboards * PAGE_VIEWS_PER_DASHBOARD_PER_DAY * month
+    reads_per_view = _figure(results, "runs_api.repos_dynamodb_requests")
+    page_ms = _figure(results, "runs_api.repos_p95") + reads_per_view * AWS_ROUND_TRIP_MS
+    pushes = deliveries * dashboards  # every change to every open dashboard (all watch every repository)
+    push_ms = AWS_ROUND_TRIP_MS  # one post_to_connection each, from the app function
+    minutes_open = dashboards * HOURS_OPEN_PER_DAY * 60 * month
+    # Heartbeat every 4 minutes (ping and pong), a planned reconnect every 110 minutes (connect, subscribe, close).
+    socket_events = dashboards * HOURS_OPEN_PER_DAY * month * (60 / 4 + 3 * 60 / 110)
+    reconciles = 24 * 12 * month
+    cold_start_s = _figure(results, "lambda.cold_start") / 1000
+
+    app_invocations = deliveries + page_views
+    app_seconds = (deliveries * webhook_ms + page_views * page_ms + pushes * push_ms) / 1000
+    ws_invocations = socket_events
+    ws_seconds = ws_invocations * (AWS_ROUND_TRIP_MS * 3) / 1000 + ws_invocations / 50 * cold_start_s
+    gb_seconds = (
+        app_seconds * MEMORY_GB["app"]
+        + reconciles * RECONCILE_SECONDS * MEMORY_GB["reconcile"]
+        + ws_seconds * MEMORY_GB["ws"]
+    )
+    invocations = app_invocations + ws_invocations + reconciles
+    wru = deliveries * (WRU_PER_TRANSACTION + (requests_per_delivery - 1) * WRU_PER_SUMMARY_UPDATE)
+    rru = page_views * reads_per_view + pushes / dashboards  # a Query of the subscriptions per change
+    log_gb = invocations * LOG_BYTES_PER_INVOCATION / 1e9
+
+    return [
+        Line(
+            "Lambda requests",
+            invocations,
+            "invocations",
+            invocations * p["lambda_request"],
+            f"{per_run:.0f} deliveries per run (measured), {page_views / month:,.0f} page views, "
+            f"{ws_invocations / month:,.0f} socket events and {reconciles / month:.0f} reconciliations a day",
+        ),
+        Line(
+            "Lambda compute",
+            gb_seconds,
+            "GB-s",
+            gb_seconds * p["lambda_gb_second"],
+            f"webhook {webhook_ms:.0f} ms (measured p99 + {requests_per_delivery:.2f} DynamoDB round trips), "
+            f"page {page_ms:.0f} ms, {push_ms} ms per push; memory as in zappa_settings.json",
+        ),
+        Line(
+            "HTTP API requests",
+            app_invocations,
+            "requests",
+            app_invocations * p["http_api_request"],
+            "every delivery and page view",
+        ),
+        Line(
+            "WebSocket messages",
+            pushes + socket_events,
+            "messages",
+            (pushes + socket_events) * p["websocket_message"],
+            f"each change pushed to {dashboards} dashboards, heartbeats every 4 minutes",
+        ),
+        Line(
+            "WebSocket connection minutes",
+            minutes_open,
+            "minutes",
+            minutes_open * p["websocket_connection_minute"],
+            f"{dashboards} dashboards open {HOURS_OPEN_PER_DAY} h a day",
+        ),
+        Line(
+            "DynamoDB writes",
+            wru,
+            "WRU",
+            wru * p["dynamodb_wru"],
+            f"{requests_per_delivery:.2f} requests per new state (measured): one 3-item transaction, "
+            "and a summary update for runs",
+        ),
+        Line(
+            "DynamoDB reads",
+            rru,
+            "RRU",
+            rru * p["dynamodb_rru"],
+            f"{reads_per_view:.0f} reads per page view (measured), one subscriptions query per change",
+        ),
+        Line(
+            "DynamoDB storage and PITR",
+            STORED_GB,
+            "GB",
+            STORED_GB * (p["dynamodb_gb_month"] + p["dynamodb_pitr_gb_month"]),
+            "items expire by TTL (30 days for runs)",
+        ),
+        Line(
+            "CloudWatch Logs",
+            log_gb,
+            "GB",
+            log_gb * (p["logs_ingest_gb"] + 12 * p["logs_store_gb_month"] / 2),
+            "ingested, and kept a year",
+        ),
+        Line(
+            "CloudWatch alarms and dashboard",
+            17,
+            "alarm metrics",
+            17 * p["alarm_metric_month"] + p["dashboard_month"],
+            "infra/observability.tf",
+        ),
+        Line(
+            "KMS keys and requests",
+            2,
+            "keys",
+            2 * p["kms_key_month"] + page_views * p["kms_request"] / 10,
+            "tokens key and data key; data keys are cached for 5 minutes",
+        ),
+        Line(
+            "CloudFront, Route 53, S3",
+            page_views * 4,
+            "requests",
+            page_views * 4 * p["cloudfront_request"] + p["route53_zone_month"] + 1 * p["s3_gb_month"],
+            "a page and three static files per view; one hosted zone",
+        ),
+    ]
+
+
+def total(lines: list[Line]) -> float:
+    return sum(line.dollars for line in lines)
+
+
+def render(lines: list[Line], *, runs_per_day: int = RUNS_PER_DAY) -> str:
+    rows = [f"| {line.item} | {_quantity(line)} | ${line.dollars:,.2f} | {line.derivation} |" for line in lines]
+    return "\n".join(
+        [
+            START,
+            f"Estimated monthly cost at {runs_per_day:,} workflow runs a day and {OPEN_DASHBOARDS} open dashboards: "
+            f"**${total(lines):,.2f}** a month per stage, before the free tier.",
+            "",
+            "| item | a month | cost | derived from |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+            f"Prices: eu-west-2 list prices as of {PRICES_AS_OF}. Counts: bench/results.json. "
+            "Assumptions: the constants at the top of bench/cost.py.",
+            END,
+        ]
+    )
+
+
+def _quantity(line: Line) -> str:
+    value = line.quantity
+    shown = f"{value:,.0f}" if value >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{shown} {line.unit}"
+
+
+def write_section(text: str, path: Path = OPERATIONS) -> None:
+    document = path.read_text()
+    start, end = document.index(START), document.index(END) + len(END)
+    path.write_text(document[:start] + text + document[end:])
+
+
+def main() -> int:
+    results = json.loads(RESULTS.read_text())
+    section = render(estimate(results))
+    print(section)
+    write_section(section)
+    doubled = total(estimate(results, runs_per_day=2 * RUNS_PER_DAY))
+    print(f"\n(at {2 * RUNS_PER_DAY:,} runs a day: ${doubled:,.2f}; cost grows with runs, not with time)")
+    return 0 if math.isfinite(total(estimate(results))) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+locals {
+  # The workspace is the stage. Any workspace but `dev` or `prod` (such as `default`) fails here, on purpose.
+  stage  = terraform.workspace
+  domain = var.domains[terraform.workspace]
+
+  name         = "actions-dashboard-${terraform.workspace}"
+  table_prefix = "${local.name}-"
+  ssm_path     = "/actions-dashboard/${terraform.workspace}"
+
+  account_id = data.aws_caller_identity.current.account_id
+
+  # The Lambda functions Zappa deploys (zappa_settings.json stages `dev`, `dev_reconcile`, `dev_ws`, and prod's).
+  functions = {
+    app       = local.name
+    reconcile = "${local.name}-reconcile"
+    ws        = "${local.name}-ws"
+  }
+  # Their roles (iam.tf); zappa_settings.json names the same ones (`role_name`, with `manage_roles` off).
+  roles = {
+    app       = "${local.name}-app"
+    reconcile = "${local.name}-reconcile"
+    ws        = "${local.name}-ws"
+  }
+  function_arns = {
+    app       = "arn:aws:lambda:${var.region}:${local.account_id}:function:${local.functions.app}"
+    reconcile = "arn:aws:lambda:${var.region}:${local.account_id}:function:${local.functions.reconcile}"
+    ws        = "arn:aws:lambda:${var.region}:${local.account_id}:function:${local.functions.ws}"
+  }
+
+  # The WebSocket API's stage is named `ws`, so CloudFront's `/ws` path reaches it unchanged.
+  websocket_stage = "ws"
+}
+
+data "aws_caller_identity" "current" {}

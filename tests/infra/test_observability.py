@@ -1,0 +1,45 @@
+"""The alarms and the dashboard watch metrics the app really emits, and every metric operators watch has one."""
+
+import re
+
+from dashboard.metrics import METRICS, NAMESPACE
+from tests.infra.conftest import INFRA, edit
+
+ALARMED = {
+    "WebhookLag", "WebhookFailed", "WebhookRefused", "ReconcileCompleted", "RunsRepaired", "FanoutDelivered",
+    "FanoutGone", "GitHubRateLimitRemaining", "DynamoDBThrottles",
+}  # fmt: skip
+
+
+def named_metrics(directory) -> tuple[set[str], set[str]]:
+    """(metrics alarmed on, metrics anywhere) of the app's namespace in observability.tf."""
+    text = (directory / "observability.tf").read_text()
+    assert f'namespace = "{NAMESPACE}"' in text
+    alarmed = set(re.findall(r'metric_name\s+=\s+"([A-Za-z0-9]+)"', text))
+    shown = set(re.findall(r'\[local\.namespace, "([A-Za-z0-9]+)"', text))
+    return alarmed - {"Errors", "5xx"}, alarmed | shown
+
+
+def test_every_metric_in_terraform_is_one_the_app_emits():
+    alarmed, named = named_metrics(INFRA)
+
+    assert (named - {"Errors", "5xx"}) - METRICS.keys() == set()
+    assert alarmed == ALARMED
+
+
+def test_every_metric_the_app_emits_is_on_the_dashboard():
+    _, named = named_metrics(INFRA)
+
+    assert METRICS.keys() - named == set()
+
+
+def test_it_fails_when_an_alarm_watches_a_metric_nobody_emits(infra_copy):
+    edit(
+        infra_copy / "observability.tf",
+        'metric_name         = "WebhookFailed"',
+        'metric_name         = "WebhookErrors"',
+    )
+
+    _, named = named_metrics(infra_copy)
+
+    assert named - METRICS.keys() - {"Errors", "5xx"} == {"WebhookErrors"}

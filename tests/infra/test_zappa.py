@@ -1,0 +1,113 @@
+"""zappa_settings.json: three functions per stage, dev and prod alike but for their environment, and every name
+in it the one Terraform gives the same thing."""
+
+import importlib
+import json
+
+import pytest
+from zappa.cli import ZappaCLI
+
+from devstack.package import FUNCTIONS
+from tests.conftest import ROOT
+from tests.infra.conftest import INFRA
+from tests.infra.terraform import load
+
+SETTINGS = ROOT / "zappa_settings.json"
+# What may differ between a stage's dev and prod: where they run and under which role, nothing of the code.
+STAGE_SPECIFIC = {"aws_environment_variables", "role_name", "s3_bucket", "extends"}
+SECRETS = {"DJANGO_SECRET_KEY", "GITHUB_CLIENT_SECRET", "GITHUB_APP_PRIVATE_KEY", "GITHUB_WEBHOOK_SECRET"}
+
+
+def stage(name: str) -> ZappaCLI:
+    cli = ZappaCLI()
+    cli.api_stage = name
+    cli.load_settings(str(SETTINGS))
+    return cli
+
+
+def test_it_has_three_functions_for_each_of_dev_and_prod():
+    assert set(json.loads(SETTINGS.read_text())) == {
+        f"{s}{suffix}" for s in ("dev", "prod") for suffix in FUNCTIONS.values()
+    }
+
+
+@pytest.mark.parametrize("suffix", FUNCTIONS.values(), ids=FUNCTIONS.keys())
+def test_dev_and_prod_differ_only_in_their_environment(suffix):
+    dev, prod = stage(f"dev{suffix}").stage_config, stage(f"prod{suffix}").stage_config
+    differing = {key for key in dev.keys() | prod.keys() if dev.get(key) != prod.get(key)}
+
+    assert differing <= STAGE_SPECIFIC
+    assert dev["aws_environment_variables"].keys() == prod["aws_environment_variables"].keys()
+
+
+@pytest.mark.parametrize("name", json.loads(SETTINGS.read_text()))
+def test_every_stage_is_safe_to_deploy(name):
+    config = stage(name).stage_config
+
+    assert config["log_level"] == "INFO"  # DEBUG logs every raw event: cookies, OAuth codes, webhook bodies
+    assert config["debug"] is False
+    assert config["manage_roles"] is False  # Zappa's own policy grants dynamodb:* and s3:*
+    assert config["apigateway_enabled"] is False  # the APIs are Terraform's (infra/apigateway.tf)
+    assert config["keep_warm"] is False
+    assert config["aws_region"] == "eu-west-2"
+    assert {"tests", "infra", "ghsim", "devstack", "bench"} <= set(config["exclude_glob"])
+    assert config.get("environment_variables", {}) == {}  # in the zip in clear, and the zip serves every stage
+    assert SECRETS.isdisjoint(config["aws_environment_variables"])
+    assert config["aws_environment_variables"]["DASHBOARD_SSM_PATH"].endswith(f"/{name.split('_')[0]}/")
+
+
+def test_each_function_fits_its_trigger():
+    app, reconcile, ws = (stage(f"prod{suffix}").stage_config for suffix in FUNCTIONS.values())
+
+    assert app["timeout_seconds"] <= 30  # the HTTP API gives up after 30 s
+    assert ws["timeout_seconds"] <= 29  # the WebSocket API after 29 s
+    assert reconcile["timeout_seconds"] < 300  # a pass ends before the next one starts
+    assert reconcile["lambda_concurrency"] == 1  # and two passes never run at once
+    assert reconcile["events"] == [{"function": "runs.reconcile.scheduled", "expression": "rate(5 minutes)"}]
+    assert app["events"] == []
+    assert ws.get("events", []) == []
+    assert ws["lambda_handler"] == "realtime.lambda_ws.handler"
+
+
+def test_every_function_path_named_imports():
+    named = set()
+    for name in json.loads(SETTINGS.read_text()):
+        config = stage(name).stage_config
+        named.add(config.get("lambda_handler", "handler.lambda_handler"))
+        named |= {event["function"] for event in config.get("events", [])}
+    named.discard("handler.lambda_handler")  # Zappa's own, written into the zip by `zappa package`
+
+    assert named == {"realtime.lambda_ws.handler", "runs.reconcile.scheduled"}
+    for path in named:
+        module, _, function = path.rpartition(".")
+        assert callable(getattr(importlib.import_module(module), function)), path
+
+
+@pytest.mark.parametrize("workspace", ["dev", "prod"])
+def test_names_agree_with_terraform(workspace):
+    config = load(INFRA)
+    functions = {key: config.resolve(value, workspace=workspace) for key, value in config.locals["functions"].items()}
+    roles = {key: config.resolve(value, workspace=workspace) for key, value in config.locals["roles"].items()}
+    bucket = config.resolve(config.resources["aws_s3_bucket"]["artifacts"]["bucket"], workspace=workspace)
+    domain = config.variables["domains"]["default"][workspace]
+
+    for function, suffix in FUNCTIONS.items():
+        cli = stage(f"{workspace}{suffix}")
+        assert cli.lambda_name == functions[function]
+        assert cli.stage_config["role_name"] == roles[function]
+        assert (
+            config.resolve(config.resources["aws_iam_role"][function]["name"], workspace=workspace) == roles[function]
+        )
+        assert cli.stage_config["s3_bucket"] == bucket
+        assert cli.stage_config["aws_environment_variables"]["DJANGO_ALLOWED_HOSTS"] == domain
+
+
+def test_it_fails_when_a_role_name_differs_from_terraform(tmp_path, monkeypatch):
+    settings = json.loads(SETTINGS.read_text())
+    settings["prod_ws"]["role_name"] = "actions-dashboard-prod-websocket"
+    broken = tmp_path / "zappa_settings.json"
+    broken.write_text(json.dumps(settings))
+    monkeypatch.setattr(f"{__name__}.SETTINGS", broken)
+
+    with pytest.raises(AssertionError, match="actions-dashboard-prod-websocket"):
+        test_names_agree_with_terraform("prod")
