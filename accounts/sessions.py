@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException
 
 from accounts.models import SessionRecord
 
@@ -27,6 +27,7 @@ class SessionStore(SessionBase):
     def __init__(self, session_key=None):
         super().__init__(session_key)
         self._created_at: datetime | None = None
+        self._load_failure: PynamoDBException | None = None
 
     def _expires_at(self) -> datetime:
         return (self._created_at or _now()) + timedelta(seconds=settings.SESSION_COOKIE_AGE)
@@ -38,10 +39,17 @@ class SessionStore(SessionBase):
         return max(0, int((self._expires_at() - _now()).total_seconds()))
 
     def load(self):
+        # When DynamoDB does not answer, the request fails once, after the client's timeouts and retries; not
+        # again for each middleware that asks for the user afterwards (each another round of timeouts).
+        if self._load_failure is not None:
+            raise self._load_failure
         try:
             record = SessionRecord.get(self.session_key, consistent_read=True)
         except DoesNotExist:
             record = None
+        except PynamoDBException as failure:
+            self._load_failure = failure
+            raise
         # DynamoDB's TTL deletes expired items up to days late, so expiry is checked here too.
         if record is None or record.expires_at <= _now():
             self._session_key = None

@@ -11,7 +11,17 @@ import sys
 
 from bench.report import record
 
-BENCHMARKS = ["cold_start", "webhook_load", "runs_api", "github_budget", "fuzz", "live_latency", "socket_fanout"]
+BENCHMARKS = [
+    "cold_start",
+    "webhook_load",
+    "runs_api",
+    "overview",
+    "github_budget",
+    "fuzz",
+    "schema_fuzz",
+    "live_latency",
+    "socket_fanout",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

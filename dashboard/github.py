@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 import requests
 from django.conf import settings
 
+from dashboard import metrics
+
 logger = logging.getLogger(__name__)
 
 API_VERSION = "2022-11-28"
@@ -189,6 +191,9 @@ def _note_budget(identity: str, response: requests.Response) -> None:
     current = budget(identity)
     if headers.get("x-ratelimit-remaining", "").isdigit():
         current.remaining = int(headers["x-ratelimit-remaining"])
+        # By kind of credential (`user`, `installation`, `app`), never by id: a dimension per user would be a
+        # metric per user.
+        metrics.emit({"GitHubRateLimitRemaining": current.remaining}, dimensions={"Credential": identity.split(":")[0]})
     if headers.get("x-ratelimit-limit", "").isdigit():
         current.limit = int(headers["x-ratelimit-limit"])
     if headers.get("x-ratelimit-reset", "").isdigit():

@@ -25,14 +25,15 @@ def repo_backfill(access: RepoAccess) -> int:
     """Store the runs created within the backfill window; return how many changed.
 
     One request per 100 runs. The first page is asked for with its last ETag: when GitHub answers 304 nothing
-    changed, and the refresh cost nothing against the rate limit.
+    changed, and the refresh cost nothing against the rate limit. That ETag is kept only once every run is
+    stored: kept before, a backfill cut short would be answered 304 next time and its runs never loaded.
     """
     token = github.installation_token(access.installation_id)
     identity = installation_identity(access.installation_id)
     since = (datetime.now(UTC) - timedelta(days=settings.RUNS_BACKFILL_DAYS)).date().isoformat()
     params = {"created": f">={since}", "per_page": 100}
     path = f"/repos/{access.full_name}/actions/runs"
-    first = github.get_if_changed(path, token=token, identity=identity, params=params)
+    first = github.get_if_changed(path, token=token, identity=identity, params=params, keep_etag=False)
     changed = 0
     if first is not None:
         rest = github.paginate_rest(first.next_url, token=token, identity=identity, key="workflow_runs")
@@ -49,6 +50,7 @@ def repo_backfill(access: RepoAccess) -> int:
         UpdateExpression="SET backfilledAt = :now",
         ExpressionAttributeValues={":now": {"S": datetime.now(UTC).isoformat()}},
     )
+    github.etags_keep([first])
     return changed
 
 

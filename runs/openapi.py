@@ -141,11 +141,14 @@ ERRORS = {
     "502": _json(_ref("Error"), "GitHub is not answering"),
 }
 STALE = {"stale": {"type": "boolean"}, "stale_reason": NULLABLE_STRING}
+# GitHub's owner and repository names, as the URLs accept them (dashboard/converters.py); other paths are not the API's.
+NAME = {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"}
 REPO_PARAMETERS = [
-    {"name": "owner", "in": "path", "required": True, "schema": {"type": "string"}},
-    {"name": "repo", "in": "path", "required": True, "schema": {"type": "string"}},
+    {"name": "owner", "in": "path", "required": True, "schema": NAME},
+    {"name": "repo", "in": "path", "required": True, "schema": NAME},
 ]
-RUN_PARAMETERS = [*REPO_PARAMETERS, {"name": "run_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+RUN_PARAMETERS = [*REPO_PARAMETERS, RUN_ID]
 CSRF = [{"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"}}]
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import PutError
 
 from accounts.flows import user_revoke
-from runs.cache import DuplicateDelivery, JobState, RunState, job_record, run_record
+from runs.cache import DuplicateDelivery, JobState, RunState, job_record, run_record, summary_record
 from runs.visibility import visibility_invalidate
 from webhooks.models import WebhookDelivery
 from webhooks.verify import Delivery
@@ -62,7 +62,15 @@ def workflow_run(delivery: Delivery) -> str:
     run = {**run, "repository": {**run.get("repository", {}), **payload.get("repository", {})}}
     state = RunState.from_github(run, workflow_name=(payload.get("workflow") or {}).get("name"))
     installation_id = _installation_id(payload)
-    return _applied_or_stale(delivery, lambda seen: run_record(state, installation_id=installation_id, delivery=seen))
+    outcome = _applied_or_stale(
+        delivery, lambda seen: run_record(state, installation_id=installation_id, delivery=seen)
+    )
+    if outcome == DUPLICATE:
+        # A redelivery can follow a first attempt that stored the run and then failed on its summary update
+        # (throttled, timed out): that attempt answered 5xx, and this one finishes it. The summary's own
+        # condition makes this a no-op when the summary is already as late.
+        summary_record(state)
+    return outcome
 
 
 def workflow_job(delivery: Delivery) -> str:
