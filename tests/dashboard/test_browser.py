@@ -110,6 +110,24 @@ def test_the_theme_switch_and_keyboard_shortcuts(signed_in_page, demo):
     assert page.evaluate("document.activeElement.id") == "search"
 
 
+def test_the_item_chosen_with_the_keyboard_stays_chosen_through_a_live_change(signed_in_page, demo):
+    page = signed_in_page("alice")
+    page.locator('#live-status[data-state="live"]').wait_for()
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    chosen = page.evaluate("document.activeElement.dataset.repo")
+    assert chosen == shown(page)[1]
+
+    demo.trigger(chosen, "ci", outcome="failure", branch="main", event="push")
+    settle(demo)
+    # The board region is replaced by the change (the card is a new element, highlighted as changed)...
+    page.locator(f'article[data-repo="{chosen}"] tr.changed, article.changed[data-repo="{chosen}"]').first.wait_for()
+
+    # ...and the keyboard is still where the user left it.
+    assert page.evaluate("document.activeElement.dataset.repo") == chosen
+    assert page.locator(f'article.selected[data-repo="{chosen}"]').count() == 1
+
+
 def test_the_pages_work_without_javascript(chromium, live_app, demo):
     context = chromium.new_context(java_script_enabled=False)
     page = context.new_page()

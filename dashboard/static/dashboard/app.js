@@ -64,11 +64,23 @@
       })
       .then(function (html) {
         const fresh = new DOMParser().parseFromString(html, "text/html");
+        // The item chosen with j/k lives in a region about to be replaced: find it again afterwards.
+        const selected = document.querySelector(".selected");
+        const selectedKey = selected && keyOf(selected);
+        const hadFocus = selected && selected === document.activeElement;
         LIVE_REGIONS.forEach(function (selector) {
           const current = document.querySelector(selector);
           const replacement = fresh.querySelector(selector);
           if (current && replacement) current.replaceWith(document.importNode(replacement, true));
         });
+        if (selectedKey) {
+          const again = items().find(function (item) { return keyOf(item) === selectedKey; });
+          if (again) {
+            again.classList.add("selected");
+            again.tabIndex = -1;
+            if (hadFocus) again.focus({ preventScroll: true });
+          }
+        }
         document.title = fresh.title;
         document.querySelectorAll("[data-category]").forEach(function (element) {
           if (before.get(keyOf(element)) !== element.dataset.category) highlight(element);
