@@ -9,15 +9,13 @@ cold start recompiles everything. Bytecode compiled with `--invalidation-mode un
 is. Zappa also ships its own command-line dependencies and every botocore service model; PRUNE lists what is
 removed from the zip, each with the reason it is safe.
 
-Each function (`app`, `reconcile`, `ws`) is a Zappa stage of its own (`dev`, `dev_reconcile`, `dev_ws`). A release
-zip is stage-neutral: what differs between dev and prod is in `aws_environment_variables`, which Lambda gets from
-the function's configuration, so the same zip is deployed to dev and then to prod (devstack/release.py). A zip
-built here for looking at or measuring (`make package`, the cold-start benchmark) carries its stage's environment
-inside instead, so that the unpacked package runs as that stage does on Lambda.
+Each function (`app`, `reconcile`, `ws`) is a Zappa stage of its own (`dev`, `dev_reconcile`, `dev_ws`). Every zip
+is stage-neutral: what differs between dev and prod is in `aws_environment_variables`, which Lambda gets from the
+function's configuration (`stage_environment` reads it for whoever runs a zip outside Lambda, such as the cold-start
+benchmark), so the same zip is deployed to dev and then to prod (devstack/release.py).
 """
 
 import argparse
-import ast
 import compileall
 import fnmatch
 import json
@@ -174,33 +172,15 @@ def zappa_package(stage: str, output: Path) -> None:
     )
 
 
-def _with_environment(settings_source: bytes, environment: dict[str, str]) -> bytes:
-    """Zappa's generated settings module with `environment` added to its ENVIRONMENT_VARIABLES."""
-    text = settings_source.decode()
-    match = re.search(r"^ENVIRONMENT_VARIABLES=(\{.*\})$", text, flags=re.MULTILINE)
-    if match is None:
-        raise SystemExit("Zappa's settings module has no ENVIRONMENT_VARIABLES line: has Zappa changed?")
-    merged = {**ast.literal_eval(match.group(1)), **environment}
-    return text.replace(match.group(0), f"ENVIRONMENT_VARIABLES={merged!r}").encode()
-
-
-def prune(
-    source: Path, target: Path, *, environment: dict[str, str] | None = None, extra: dict[str, Path] | None = None
-) -> tuple[int, int]:
-    """Copy the zip without the pruned entries, plus `extra` files (name in the zip -> path); return (kept, dropped).
-
-    With `environment`, the copy's Zappa settings carry those variables (see the module's docstring).
-    """
+def prune(source: Path, target: Path, *, extra: dict[str, Path] | None = None) -> tuple[int, int]:
+    """Copy the zip without the pruned entries, plus `extra` files (name in the zip -> path); return (kept, dropped)."""
     kept = dropped = 0
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zout:
         for info in zin.infolist():
             if _pruned(info.filename):
                 dropped += 1
                 continue
-            data = zin.read(info.filename)
-            if environment and info.filename == "zappa_settings.py":
-                data = _with_environment(data, environment)
-            zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+            zout.writestr(info, zin.read(info.filename), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
             kept += 1
         for name, path in (extra or {}).items():
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
@@ -215,10 +195,9 @@ def build(
     *,
     function: str = "app",
     output: Path | None = None,
-    neutral: bool = False,
     static_manifest: Path | None = None,
 ) -> Path:
-    """Build one function's zip; `neutral` leaves the stage's environment out (a release zip, for every stage).
+    """Build one function's zip (the same for every stage; `stage` names the Zappa settings it is packaged from).
 
     `static_manifest` is a manifest an earlier collectstatic of the same release wrote; without it, this runs one.
     """
@@ -233,8 +212,7 @@ def build(
         zappa_package(name, raw)
     finally:
         forget_precompiled()
-    environment = None if neutral else stage_environment(name)
-    kept, dropped = prune(raw, final, environment=environment, extra={str(STATIC_MANIFEST): manifest})
+    kept, dropped = prune(raw, final, extra={str(STATIC_MANIFEST): manifest})
     raw.unlink()
     size = final.stat().st_size
     verdict = "within" if size <= SIZE_BUDGET else "OVER"

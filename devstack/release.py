@@ -121,7 +121,6 @@ def build(sha: str, *, directory: Path = RELEASE) -> dict:
             "dev",
             function=function,
             output=directory / zip_name(function, sha),
-            neutral=True,
             static_manifest=static_manifest,
         )
     release = manifest(sha, directory, static_files=static_files)

@@ -2,6 +2,7 @@
 
 import ast
 import json
+import os
 import zipfile
 
 import pytest
@@ -14,7 +15,7 @@ EXCLUDED = ("tests/", "infra/", "ghsim/", "devstack/", "bench/", ".github/", "do
 @pytest.fixture(scope="module")
 def release_zip(tmp_path_factory):
     """The app function's release zip, built as the pipeline builds it (stage-neutral)."""
-    return package.build("dev", output=tmp_path_factory.mktemp("release") / "lambda-app-test.zip", neutral=True)
+    return package.build("dev", output=tmp_path_factory.mktemp("release") / "lambda-app-test.zip")
 
 
 def _settings(archive: zipfile.ZipFile) -> dict:
@@ -61,12 +62,30 @@ def test_a_release_zip_serves_every_stage(release_zip):
         assert _settings(archive)["ENVIRONMENT_VARIABLES"] == {"AWS_REGION": "eu-west-2"}
 
 
-def test_a_zip_built_to_look_at_runs_as_its_stage():
-    source = b"DEBUG=False\nENVIRONMENT_VARIABLES={'AWS_REGION': 'eu-west-2'}\nAPI_STAGE='dev'\n"
+@pytest.mark.parametrize(
+    ("stage", "host"), [("dev", "dev.actions-dashboard.example.com"), ("prod", "actions-dashboard.example.com")]
+)
+def test_the_release_zip_runs_as_the_stage_its_configuration_names(release_zip, dynamodb_server, tmp_path, stage, host):
+    """Unpacked and started as Lambda starts it, with only the stage's configuration in the environment."""
+    from bench.cold_start import lambda_environment, serve_healthz, unpack
 
-    changed = package._with_environment(source, package.stage_environment("prod_ws")).decode()
+    environment = lambda_environment(stage, endpoint=dynamodb_server, table_prefix=os.environ["DYNAMODB_TABLE_PREFIX"])
+    assert environment["DJANGO_ALLOWED_HOSTS"] == host
 
-    assert (
-        "ENVIRONMENT_VARIABLES={'AWS_REGION': 'eu-west-2', 'DASHBOARD_STAGE': 'prod', "
-        "'DJANGO_ALLOWED_HOSTS': 'actions-dashboard.example.com', 'DASHBOARD_SSM_PATH': '/actions-dashboard/prod/'}"
-    ) in changed
+    answer = serve_healthz(unpack(release_zip, tmp_path / stage), environment)
+
+    assert answer["status"] == 200, answer
+    assert json.loads(answer["body"]) == {"status": "ok", "dynamodb": "ok"}
+
+
+def test_the_release_zip_configured_as_prod_refuses_devs_host(release_zip, dynamodb_server, tmp_path):
+    """The stage really comes from the environment: prod's container does not answer for dev's domain."""
+    from bench.cold_start import lambda_environment, serve_healthz, unpack
+
+    environment = lambda_environment("prod", endpoint=dynamodb_server, table_prefix=os.environ["DYNAMODB_TABLE_PREFIX"])
+
+    answer = serve_healthz(
+        unpack(release_zip, tmp_path / "prod"), environment, host="dev.actions-dashboard.example.com"
+    )
+
+    assert answer["status"] == 400
