@@ -42,7 +42,7 @@ bench: $(TEST_DEPS) .venv-lambda/.installed  ## Run every benchmark and rewrite 
 bench-cold-start: $(DEPS) .venv-lambda/.installed
 	$(BIN)/python -m bench cold_start
 
-bench-webhook-load bench-runs-api bench-overview bench-github-budget bench-fuzz bench-schema-fuzz bench-live-latency bench-socket-fanout: $(TEST_DEPS)
+bench-webhook-load bench-runs-api bench-overview bench-github-budget bench-fuzz bench-schema-fuzz bench-live-latency bench-socket-fanout bench-cost bench-scale: $(TEST_DEPS)
 	$(BIN)/python -m bench $(subst -,_,$(patsubst bench-%,%,$@))
 
 screenshots: $(TEST_DEPS)  ## Rewrite docs/screenshots/ from the demo in Chromium

@@ -1,6 +1,6 @@
 """What a month of 1,000 workflow runs a day costs on AWS, from the benchmarks' measured counts.
 
-    python -m bench.cost            # prints the estimate and rewrites its section of docs/OPERATIONS.md
+    make bench-cost      # after the other benchmarks: rewrites its section of docs/OPERATIONS.md and records the total
 
 The counts come from bench/results.json (each figure names the benchmark that measured it); what no benchmark
 measures is an assumption below, stated with its reason. Prices are eu-west-2 list prices, on-demand, without the
@@ -10,14 +10,15 @@ should be checked on the pricing pages before a budget is set on them.
 
 import json
 import math
-import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.report import Figure
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
 OPERATIONS = ROOT / "docs" / "OPERATIONS.md"
+COMMAND = "make bench-cost"
 START, END = "<!-- cost:start (bench/cost.py writes this) -->", "<!-- cost:end -->"
 
 # --- eu-west-2 (London) list prices, USD --------------------------------------------------------------------------
@@ -58,10 +59,9 @@ OPEN_DASHBOARDS = 10  # the design's load (issue 10 models 100 times it: 100,000
 HOURS_OPEN_PER_DAY = 10  # a working day with the page left open
 PAGE_VIEWS_PER_DASHBOARD_PER_DAY = 60  # navigation, plus a snapshot re-read after each reconnect
 DAYS_PER_MONTH = 30
-# Each delivery that brings a new state writes a transaction of three items (the delivery record, the run or job,
-# its browser event), each under 1 KB except a job with its steps: 2 WRUs per item and KB in a transaction.
-WRU_PER_TRANSACTION = 2 * 3 * 1.5
-WRU_PER_SUMMARY_UPDATE = 2  # the repository summary item, ~2 KB
+# A subscription item (repository, connection id) as the fan-out's Query reads it; eventually consistent reads
+# cost half a unit per 4 KB.
+SUBSCRIPTION_BYTES = 100
 # In AWS a DynamoDB or API Gateway round trip from Lambda takes longer than on this machine's loopback.
 AWS_ROUND_TRIP_MS = 8
 RECONCILE_SECONDS = 1.5  # a pass: one index query per status, a few conditional GETs, one deliveries listing
@@ -80,40 +80,70 @@ class Line:
     derivation: str
 
 
-def _figure(results: dict, key: str) -> float:
+def figure_value(results: dict, key: str) -> float:
+    """A measured figure's value from bench/results.json, or a clear stop naming what to run."""
     try:
         return float(results[key]["value"])
     except KeyError:
         raise SystemExit(f"bench/results.json has no {key}: run `make bench` first") from None
 
 
-def _deliveries_per_run(results: dict) -> float:
-    """Measured by the webhook benchmark: its note says how many deliveries its simulated runs sent."""
-    note = results.get("webhooks.rate", {}).get("notes", "")
-    match = re.search(r"([\d,]+) deliveries of ([\d,]+) simulated runs", note)
-    if not match:
-        raise SystemExit("bench/results.json's webhooks.rate no longer says how many deliveries per run")
-    deliveries, runs = (int(group.replace(",", "")) for group in match.groups())
-    return deliveries / runs
+def figure_details(results: dict, key: str) -> dict:
+    """The counts a benchmark recorded beside a figure (`Figure.details`), or a clear stop naming what to run."""
+    details = results.get(key, {}).get("details")
+    if not details:
+        raise SystemExit(f"bench/results.json has no measured details for {key}: run `make bench` first")
+    return details
 
 
-def estimate(results: dict, *, runs_per_day: int = RUNS_PER_DAY, dashboards: int = OPEN_DASHBOARDS) -> list[Line]:
-    """The month's line items."""
+def deliveries_per_run(results: dict) -> float:
+    """Measured by the webhook benchmark: the deliveries its simulated runs sent, per run."""
+    details = figure_details(results, "webhooks.rate")
+    return sum(details["deliveries"].values()) / details["runs"]
+
+
+def run_delivery_share(results: dict) -> float:
+    """The share of deliveries that are `workflow_run` (the rest are `workflow_job`), as measured."""
+    deliveries = figure_details(results, "webhooks.rate")["deliveries"]
+    return deliveries.get("workflow_run", 0) / sum(deliveries.values())
+
+
+def subscription_read_units(subscribers: float) -> float:
+    """Read units of the fan-out's Query of one repository's subscriptions."""
+    return 0.5 * max(1, math.ceil(subscribers * SUBSCRIPTION_BYTES / 4096))
+
+
+def estimate(
+    results: dict,
+    *,
+    runs_per_day: int = RUNS_PER_DAY,
+    dashboards: int = OPEN_DASHBOARDS,
+    coalesce_seconds: float | None = None,
+) -> list[Line]:
+    """The month's line items.
+
+    Every open dashboard watches every repository, as at the design's load. With `coalesce_seconds`, a connection
+    is sent at most one message per that many seconds, carrying every change since its last (bench/scale.py's
+    proposed change); without it, as built: one message per change per connection.
+    """
     p, month = PRICES, DAYS_PER_MONTH
-    per_run = _deliveries_per_run(results)
+    per_run = deliveries_per_run(results)
     deliveries = runs_per_day * per_run * month
-    requests_per_delivery = _figure(results, "webhooks.dynamodb_requests")
-    webhook_ms = _figure(results, "webhooks.p99") + requests_per_delivery * AWS_ROUND_TRIP_MS
+    requests_per_delivery = figure_value(results, "webhooks.dynamodb_requests")
+    webhook_ms = figure_value(results, "webhooks.p99") + requests_per_delivery * AWS_ROUND_TRIP_MS
     page_views = dashboards * PAGE_VIEWS_PER_DASHBOARD_PER_DAY * month
-    reads_per_view = _figure(results, "runs_api.repos_dynamodb_requests")
-    page_ms = _figure(results, "runs_api.repos_p95") + reads_per_view * AWS_ROUND_TRIP_MS
+    reads_per_view = figure_value(results, "overview.dynamodb_requests")
+    read_units_per_view = figure_value(results, "overview.read_units")
+    page_ms = figure_value(results, "overview.server_p95") + reads_per_view * AWS_ROUND_TRIP_MS
     pushes = deliveries * dashboards  # every change to every open dashboard (all watch every repository)
+    if coalesce_seconds:
+        pushes = min(pushes, dashboards * HOURS_OPEN_PER_DAY * 3600 * month / coalesce_seconds)
     push_ms = AWS_ROUND_TRIP_MS  # one post_to_connection each, from the app function
     minutes_open = dashboards * HOURS_OPEN_PER_DAY * 60 * month
     # Heartbeat every 4 minutes (ping and pong), a planned reconnect every 110 minutes (connect, subscribe, close).
     socket_events = dashboards * HOURS_OPEN_PER_DAY * month * (60 / 4 + 3 * 60 / 110)
     reconciles = 24 * 12 * month
-    cold_start_s = _figure(results, "lambda.cold_start") / 1000
+    cold_start_s = figure_value(results, "lambda.cold_start") / 1000
 
     app_invocations = deliveries + page_views
     app_seconds = (deliveries * webhook_ms + page_views * page_ms + pushes * push_ms) / 1000
@@ -125,8 +155,8 @@ def estimate(results: dict, *, runs_per_day: int = RUNS_PER_DAY, dashboards: int
         + ws_seconds * MEMORY_GB["ws"]
     )
     invocations = app_invocations + ws_invocations + reconciles
-    wru = deliveries * (WRU_PER_TRANSACTION + (requests_per_delivery - 1) * WRU_PER_SUMMARY_UPDATE)
-    rru = page_views * reads_per_view + pushes / dashboards  # a Query of the subscriptions per change
+    wru = deliveries * figure_value(results, "webhooks.write_units")
+    rru = page_views * read_units_per_view + deliveries * subscription_read_units(dashboards)
     log_gb = invocations * LOG_BYTES_PER_INVOCATION / 1e9
 
     return [
@@ -158,7 +188,12 @@ def estimate(results: dict, *, runs_per_day: int = RUNS_PER_DAY, dashboards: int
             pushes + socket_events,
             "messages",
             (pushes + socket_events) * p["websocket_message"],
-            f"each change pushed to {dashboards} dashboards, heartbeats every 4 minutes",
+            (
+                f"changes coalesced to one message per {coalesce_seconds:g} s per dashboard"
+                if coalesce_seconds
+                else f"each change pushed to {dashboards:,} dashboards"
+            )
+            + ", heartbeats every 4 minutes",
         ),
         Line(
             "WebSocket connection minutes",
@@ -172,15 +207,15 @@ def estimate(results: dict, *, runs_per_day: int = RUNS_PER_DAY, dashboards: int
             wru,
             "WRU",
             wru * p["dynamodb_wru"],
-            f"{requests_per_delivery:.2f} requests per new state (measured): one 3-item transaction, "
-            "and a summary update for runs",
+            f"{figure_value(results, 'webhooks.write_units'):.1f} write units per new state (measured): a 3-item "
+            "transaction, and for runs a summary update charged for the whole summary",
         ),
         Line(
             "DynamoDB reads",
             rru,
             "RRU",
             rru * p["dynamodb_rru"],
-            f"{reads_per_view:.0f} reads per page view (measured), one subscriptions query per change",
+            f"{read_units_per_view:.1f} read units per overview view (measured), one subscriptions query per change",
         ),
         Line(
             "DynamoDB storage and PITR",
@@ -255,15 +290,25 @@ def write_section(text: str, path: Path = OPERATIONS) -> None:
     path.write_text(document[:start] + text + document[end:])
 
 
-def main() -> int:
+def run() -> list[Figure]:
+    """As a benchmark (`python -m bench cost`, run after the ones it reads): the runbook's section and the total."""
     results = json.loads(RESULTS.read_text())
-    section = render(estimate(results))
-    print(section)
-    write_section(section)
-    doubled = total(estimate(results, runs_per_day=2 * RUNS_PER_DAY))
-    print(f"\n(at {2 * RUNS_PER_DAY:,} runs a day: ${doubled:,.2f}; cost grows with runs, not with time)")
-    return 0 if math.isfinite(total(estimate(results))) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    lines = estimate(results)
+    write_section(render(lines))
+    largest = sorted(lines, key=lambda line: line.dollars, reverse=True)[:3]
+    return [
+        Figure(
+            "cost.monthly",
+            f"Monthly AWS cost per stage, {RUNS_PER_DAY:,} runs a day and {OPEN_DASHBOARDS} open dashboards",
+            total(lines),
+            "USD",
+            "(none set; an estimate)",
+            None,
+            COMMAND,
+            "Computed by bench/cost.py from the counts measured above (deliveries per run, DynamoDB write units per "
+            "delivery and read units per view, Lambda durations, cold start) at eu-west-2 list prices before the free "
+            "tier; line items in docs/OPERATIONS.md. Largest: "
+            + ", ".join(f"{line.item} ${line.dollars:,.2f}" for line in largest)
+            + ".",
+        )
+    ]

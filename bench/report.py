@@ -3,7 +3,7 @@
 import json
 import os
 import platform
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +24,57 @@ class Figure:
     notes: str = ""
     measured_at: str = ""
     machine: str = ""
+    # Measured counts behind the figure that other calculations (bench/cost.py, bench/scale.py) read by name.
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target an issue set, and the figure (key in results.json) that measures it; `why` when none can here."""
+
+    issue: int
+    text: str
+    key: str | None
+    why: str = ""
+
+
+TARGETS = [
+    Target(2, "Cold start of the packaged app, precompiled bytecode, median of 5: ≤ 400 ms", "lambda.cold_start"),
+    Target(2, "Lambda zip: ≤ 25 MB", "lambda.zip_size"),
+    Target(5, "GitHub requests for a user's cold first view of 50 repos: ≤ 50 + 1 + 3", "github.cold_first_view"),
+    Target(5, "GitHub requests per user per hour, steady state with webhooks, not 304: ≤ 10", "github.steady_per_hour"),
+    Target(5, "DynamoDB requests per `GET /api/repos`: ≤ 3", "runs_api.repos_dynamodb_requests"),
+    Target(6, "Publish-to-browser latency in Chromium, p95: ≤ 100 ms", "live.latency_p95"),
+    Target(6, "Messages per second at 1,000 sockets, one process: ≥ 5,000", "sockets.rate"),
+    Target(6, "Message latency at 1,000 sockets, p99: ≤ 200 ms", "sockets.p99"),
+    Target(6, "Messages dropped at 1,000 sockets: none", "sockets.missing"),
+    Target(7, "Webhook answered within GitHub's 10 s (server-side p99)", "webhooks.p99"),
+    Target(7, "DynamoDB requests per delivery bringing a new state: ≤ 2", "webhooks.dynamodb_requests"),
+    Target(8, "Overview server time, 50 repos × 20 runs, p95: ≤ 50 ms", "overview.server_p95"),
+    Target(8, "Overview page weight, HTML + CSS + JS uncompressed: ≤ 150 KB, no other origin", "overview.page_weight"),
+    Target(9, "A monthly cost estimate for 1,000 runs a day from the measured counts", "cost.monthly"),
+    Target(
+        9,
+        "Recovery time objective: ≤ 15 minutes",
+        None,
+        "needs AWS (a restore and a redeploy); docs/OPERATIONS.md says how each step fits in it",
+    ),
+    Target(
+        9,
+        "Recovery point objective: ≤ 1 hour",
+        None,
+        "needs AWS (point-in-time recovery restores to within the last 5 minutes); docs/OPERATIONS.md says how",
+    ),
+    Target(10, "`make bench` regenerates BENCHMARKS.md end to end: < 15 minutes", "bench.total"),
+    Target(10, "Schemathesis: ≥ 1,000 generated cases per operation", "schema_fuzz.cases_per_operation"),
+    Target(10, "Schemathesis: no server errors", "schema_fuzz.server_errors"),
+    Target(10, "atheris on webhook verify-and-parse: no crashes", "fuzz.webhook_crashes"),
+]
+# Targets an issue set on behaviour rather than a number: asserted by tests, which fail if they are not met.
+TESTED_TARGETS = [
+    (4, "50 concurrent refresh attempts make exactly one refresh call to GitHub", "tests/accounts/test_tokens.py"),
+    (7, "A delivery sent 50 times at once is applied and pushed once", "tests/webhooks/test_events.py"),
+]
 
 
 def machine() -> str:
@@ -53,13 +104,40 @@ def _value(figure: Figure) -> str:
     return f"{value} {figure.unit}".strip()
 
 
+def _targets(figures: dict[str, Figure]) -> list[str]:
+    lines = [
+        "## Targets from the issues",
+        "",
+        "| issue | target | measured | verdict |",
+        "|---|---|---|---|",
+    ]
+    for target in TARGETS:
+        figure = figures.get(target.key) if target.key else None
+        if figure is not None:
+            verdict = _verdict(figure) if figure.met is not None else "(an estimate: no budget set)"
+            lines.append(f"| {target.issue} | {target.text} | {_value(figure)} | {verdict} |")
+        elif target.key is None:
+            lines.append(f"| {target.issue} | {target.text} | not measurable here: {target.why} | **not measured** |")
+        else:
+            lines.append(f"| {target.issue} | {target.text} | not measured yet: run `make bench` | **not measured** |")
+    for issue, text, test in TESTED_TARGETS:
+        lines.append(f"| {issue} | {text} | asserted by `{test}` (run by `make test`) | shown by a test |")
+    return [*lines, ""]
+
+
 def render(figures: list[Figure]) -> str:
+    from bench import scale
+
+    by_key = {figure.key: figure for figure in figures}
     lines = [
         "# Benchmarks",
         "",
         "Every figure below is measured on this project's local stack by `make bench` (or the command in its",
         "row) and rewritten here by `bench/report.py`; nothing is typed by hand. A missed target stays in the",
         "table as missed.",
+        "",
+        *_targets(by_key),
+        "## Every figure",
         "",
         "| figure | value | target | verdict | measured | command |",
         "|---|---|---|---|---|---|",
@@ -73,6 +151,7 @@ def render(figures: list[Figure]) -> str:
     for figure in sorted(figures, key=lambda item: item.key):
         if figure.notes:
             lines.append(f"- **{figure.label}**: {figure.notes}")
+    lines += ["", scale.section({figure.key: asdict(figure) for figure in figures})]
     machines = sorted({figure.machine for figure in figures})
-    lines += ["", "## Machine", "", *[f"- {name}" for name in machines], ""]
+    lines += ["## Machine", "", *[f"- {name}" for name in machines], ""]
     return "\n".join(lines)

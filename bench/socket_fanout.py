@@ -61,6 +61,11 @@ def run() -> list[Figure]:
         finally:
             clients.kill()  # the clients go first, so the server sees ordinary disconnects
             clients.wait(timeout=30)
+            # Stopping the server while consumers are still handling those disconnects cancels them mid-way,
+            # and uvicorn prints a traceback for each: let them finish first.
+            deadline = time.monotonic() + 30
+            while hub.listeners(repo_group("acme/api")) and time.monotonic() < deadline:
+                time.sleep(0.1)
             server.stop()
     expected = sent * SOCKETS
     rate = result["received"] / max(0.001, (result["last"] - result["first"]) / 1000)

@@ -7,6 +7,8 @@ from collections import Counter
 
 from devstack import dynamodb_local
 
+WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
 
 def _app_key() -> bytes:
     from cryptography.hazmat.primitives import serialization
@@ -55,10 +57,20 @@ def local_stack(*, simulator: bool = False, **simulator_options):
 
 
 class DynamoDBRequests:
-    """Counts the DynamoDB API calls made through the shared client (every table's)."""
+    """Counts the DynamoDB API calls made through the shared client (every table's).
 
-    def __init__(self):
+    With `capacity`, every call also asks DynamoDB for the capacity it consumed (`ReturnConsumedCapacity`), which
+    DynamoDB Local computes as DynamoDB does: item sizes rounded up to 1 KB per write unit and 4 KB per read unit,
+    doubled inside transactions, halved for eventually consistent reads. Those units are what on-demand billing
+    charges, so the cost model uses them rather than request counts.
+    """
+
+    def __init__(self, *, capacity: bool = False):
         self.counts: Counter = Counter()
+        self.read_units = 0.0
+        self.write_units = 0.0
+        self.write_units_by_table: Counter = Counter()
+        self._capacity = capacity
         self._lock = threading.Lock()
 
     def __enter__(self):
@@ -66,14 +78,35 @@ class DynamoDBRequests:
 
         self._client = shared_client()
         self._client.meta.events.register("before-call.dynamodb.*", self._count)
+        if self._capacity:
+            self._client.meta.events.register("provide-client-params.dynamodb.*", self._ask_capacity)
+            self._client.meta.events.register("after-call.dynamodb.*", self._add_capacity)
         return self
 
     def _count(self, model, **kwargs):
         with self._lock:
             self.counts[model.name] += 1
 
+    @staticmethod
+    def _ask_capacity(params, **kwargs):
+        params.setdefault("ReturnConsumedCapacity", "TOTAL")
+
+    def _add_capacity(self, http_response, parsed, model, **kwargs):
+        consumed = parsed.get("ConsumedCapacity") or []
+        with self._lock:
+            for entry in [consumed] if isinstance(consumed, dict) else consumed:
+                units = entry.get("CapacityUnits", 0.0)
+                if model.name in WRITE_OPERATIONS:
+                    self.write_units += units
+                    self.write_units_by_table[_table_kind(entry["TableName"])] += units
+                else:
+                    self.read_units += units
+
     def __exit__(self, *exc):
         self._client.meta.events.unregister("before-call.dynamodb.*", self._count)
+        if self._capacity:
+            self._client.meta.events.unregister("provide-client-params.dynamodb.*", self._ask_capacity)
+            self._client.meta.events.unregister("after-call.dynamodb.*", self._add_capacity)
 
     @property
     def total(self) -> int:
@@ -82,6 +115,15 @@ class DynamoDBRequests:
     def reset(self):
         with self._lock:
             self.counts.clear()
+            self.read_units = self.write_units = 0.0
+            self.write_units_by_table.clear()
+
+
+def _table_kind(table_name: str) -> str:
+    """`bench-repo-summaries` -> `repo-summaries`: the table without the stage's prefix."""
+    from django.conf import settings
+
+    return table_name.removeprefix(settings.DYNAMODB_TABLE_PREFIX)
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -26,19 +26,23 @@ def test_every_line_has_a_cost_and_says_where_it_comes_from(results):
     assert 5 < cost.total(lines) < 100  # a small app's bill: a wrong unit would be off by orders of magnitude
 
 
-def test_it_follows_the_measured_counts(results):
+@pytest.mark.parametrize(
+    ("measured", "item"), [("webhooks.write_units", "DynamoDB writes"), ("overview.read_units", "DynamoDB reads")]
+)
+def test_it_follows_the_measured_capacity_units(results, measured, item):
     heavier = copy.deepcopy(results)
-    heavier["webhooks.dynamodb_requests"]["value"] = 2.0  # a summary update for every delivery
+    heavier[measured]["value"] *= 2
 
-    before = _line(cost.estimate(results), "DynamoDB writes").dollars
-    after = _line(cost.estimate(heavier), "DynamoDB writes").dollars
+    before = _line(cost.estimate(results), item).dollars
+    after = _line(cost.estimate(heavier), item).dollars
 
     assert after > before
 
 
 def test_it_reads_the_deliveries_per_run_the_webhook_benchmark_measured(results):
     fewer = copy.deepcopy(results)
-    fewer["webhooks.rate"]["notes"] = "300 deliveries of 40 simulated runs (...)"
+    fewer["webhooks.rate"]["details"]["deliveries"] = {"workflow_run": 60, "workflow_job": 240}
+    fewer["webhooks.rate"]["details"]["runs"] = 40
 
     assert (
         _line(cost.estimate(fewer), "HTTP API requests").quantity
@@ -46,11 +50,32 @@ def test_it_reads_the_deliveries_per_run_the_webhook_benchmark_measured(results)
     )
 
 
-def test_it_refuses_results_without_the_counts_it_needs(results):
-    del results["runs_api.repos_dynamodb_requests"]
+@pytest.mark.parametrize("key", ["overview.read_units", "webhooks.write_units", "lambda.cold_start"])
+def test_it_refuses_results_without_the_counts_it_needs(results, key):
+    del results[key]
 
-    with pytest.raises(SystemExit, match="runs_api.repos_dynamodb_requests"):
+    with pytest.raises(SystemExit, match=key):
         cost.estimate(results)
+
+
+def test_it_refuses_results_measured_before_the_details_it_needs(results):
+    del results["webhooks.rate"]["details"]
+
+    with pytest.raises(SystemExit, match="webhooks.rate"):
+        cost.estimate(results)
+
+
+def test_coalescing_bounds_messages_by_connection_time_not_by_changes(results):
+    as_built = _line(cost.estimate(results, runs_per_day=100_000, dashboards=1_000), "WebSocket messages")
+    coalesced = _line(
+        cost.estimate(results, runs_per_day=100_000, dashboards=1_000, coalesce_seconds=1), "WebSocket messages"
+    )
+    busier = _line(
+        cost.estimate(results, runs_per_day=200_000, dashboards=1_000, coalesce_seconds=1), "WebSocket messages"
+    )
+
+    assert coalesced.quantity < as_built.quantity / 10
+    assert busier.quantity == coalesced.quantity  # more runs, the same open dashboards: no more messages
 
 
 def test_the_runbook_carries_a_section_it_wrote():
@@ -59,7 +84,7 @@ def test_the_runbook_carries_a_section_it_wrote():
     rows = re.findall(r"^\| [^|]+ \| [^|]+ \| \$([\d,.]+) \|", section, flags=re.MULTILINE)
     stated = re.search(r"\*\*\$([\d,.]+)\*\* a month", section)
 
-    assert rows, "no cost table between the markers: run `python -m bench.cost`"
+    assert rows, "no cost table between the markers: run `make bench-cost`"
     assert stated is not None
     assert float(stated.group(1).replace(",", "")) == pytest.approx(
         sum(float(r.replace(",", "")) for r in rows), abs=0.05
