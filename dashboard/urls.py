@@ -20,3 +20,5 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     path("", include("realtime.urls")),
 ]
+
+handler500 = "dashboard.errors.server_error"

@@ -139,6 +139,7 @@ ERRORS = {
     "404": _json(_ref("Error"), "No such repository or run, or one you may not see"),
     "429": _json(_ref("Error"), "GitHub's rate limit is reached; see Retry-After"),
     "502": _json(_ref("Error"), "GitHub is not answering"),
+    "503": _json(_ref("Error"), "The dashboard's storage is not answering; try again after Retry-After"),
 }
 STALE = {"stale": {"type": "boolean"}, "stale_reason": NULLABLE_STRING}
 # GitHub's owner and repository names, as the URLs accept them (dashboard/converters.py); other paths are not the API's.
@@ -243,7 +244,10 @@ PATHS = {
     "/api/repos/{owner}/{repo}/runs/{run_id}/rerun-failed-jobs": _action("Re-run the failed jobs"),
     "/api/repos/{owner}/{repo}/runs/{run_id}/cancel": _action("Cancel the run"),
     "/api/settings": {
-        "get": {"summary": "The user's settings", "responses": {"200": _json(_ref("Settings")), "401": ERRORS["401"]}},
+        "get": {
+            "summary": "The user's settings",
+            "responses": {"200": _json(_ref("Settings")), "401": ERRORS["401"], "503": ERRORS["503"]},
+        },
         "put": {
             "summary": "Change the settings given (the others keep their values)",
             "parameters": CSRF,
@@ -252,7 +256,11 @@ PATHS = {
                 "200": _json(_ref("Settings")),
                 "400": _json(_ref("FieldErrors"), "Invalid settings; nothing was changed"),
                 "401": ERRORS["401"],
-                "503": _json(_ref("FieldErrors"), "GitHub is not answering; repositories cannot be checked"),
+                "503": _json(
+                    {"oneOf": [_ref("FieldErrors"), _ref("Error")]},
+                    "GitHub is not answering, so repositories cannot be checked (field errors); or the dashboard's "
+                    "storage is not answering (an error; try again after Retry-After)",
+                ),
             },
         },
     },

@@ -1,4 +1,5 @@
-"""DynamoDB that stops answering: requests end with a 5xx inside the client's timeouts, and nothing is half-written.
+"""DynamoDB that stops answering: requests end with a 503 that says so, inside the client's timeouts, and nothing is
+half-written.
 
 The app's client is the production one (1 s connect, 2 s read, one retry), pointed at a proxy in front of
 DynamoDB Local that stops answering on demand.
@@ -9,7 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 from botocore.exceptions import ReadTimeoutError
+from django.conf import settings
+from django.utils.html import escape
 
+from dashboard import errors
 from realtime.models import Event
 from runs.models import WorkflowRun
 from runs.reconcile import reconcile
@@ -29,7 +33,7 @@ def _causes(error: BaseException | None):
         error = getattr(error, "cause", None) or error.__cause__
 
 
-def test_a_request_while_dynamodb_hangs_ends_in_a_5xx_after_the_read_timeouts_and_changes_nothing(
+def test_an_api_request_while_dynamodb_hangs_ends_in_a_503_after_the_read_timeouts_and_changes_nothing(
     alice, github_sim, dynamodb_proxy, settings
 ):
     github_sim.trigger("acme/api", "ci", outcome="success")
@@ -42,12 +46,30 @@ def test_a_request_while_dynamodb_hangs_ends_in_a_5xx_after_the_read_timeouts_an
     dynamodb_proxy.mode = "pass"
     after = alice.get("/api/repos")
 
-    assert during.status_code >= 500
+    # A clear answer the client can act on, not a bare server error.
+    assert during.status_code == 503
+    assert during.json() == {"error": errors.UNAVAILABLE}
+    assert during["Retry-After"] == "30"
     # Bounded by the client's own settings: the read timed out, once per attempt, and the client gave up.
     assert any(isinstance(cause, ReadTimeoutError) for cause in _causes(during.exc_info[1]))
     assert dynamodb_proxy.requests["hang"] == 1 + settings.DYNAMODB_MAX_RETRIES
     assert after.status_code == 200
     assert after.json() == before
+
+
+def test_a_page_while_dynamodb_hangs_says_so_without_reading_the_session_again(alice, dynamodb_proxy):
+    alice.raise_request_exception = False
+    dynamodb_proxy.mode = "hang"
+
+    during = alice.get("/")
+    hung = dynamodb_proxy.requests["hang"]
+    dynamodb_proxy.mode = "pass"
+
+    assert during.status_code == 503
+    assert during["Content-Type"].startswith("text/html")
+    assert escape(errors.UNAVAILABLE) in during.content.decode()
+    # The error page itself asked DynamoDB for nothing: only the failed session read (and its retry) went out.
+    assert hung == 1 + settings.DYNAMODB_MAX_RETRIES
 
 
 def _redeliver(sim, delivery) -> None:

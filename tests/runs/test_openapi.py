@@ -60,3 +60,18 @@ def test_it_describes_the_methods_each_route_allows(client, dynamodb, github_sim
                 assert response.status_code != 405, f"{method.upper()} {path} is documented but not served"
             else:
                 assert response.status_code == 405, f"{method.upper()} {path} is served but not documented"
+
+
+def test_every_operation_documents_the_answer_when_storage_is_not_answering():
+    """dashboard/errors.py answers any /api/ request 503 {"error": ...} when DynamoDB fails: the description says so."""
+    error_schema = SPEC["components"]["schemas"]["Error"]
+    for path, methods in SPEC["paths"].items():
+        for method, operation in methods.items():
+            if method == "parameters":
+                continue
+            answer = operation["responses"].get("503")
+            assert answer is not None, f"{method.upper()} {path} does not document 503"
+            schema = answer["content"]["application/json"]["schema"]
+            options = schema.get("oneOf", [schema])
+            assert {"$ref": "#/components/schemas/Error"} in options, f"{method.upper()} {path}"
+    jsonschema.validate({"error": "The dashboard's storage is not answering right now."}, error_schema)
