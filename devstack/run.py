@@ -5,6 +5,7 @@ GitHub simulator with its live demo (webhooks to the app, the App's key in `.dat
 http://127.0.0.1:8000 with `manage.py runserver` (ASGI, auto-reload). Ctrl-C stops what it started.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -60,6 +61,9 @@ def ensure_simulator(env: dict[str, str]) -> subprocess.Popen | None:
         f"http://{APP_ADDRESS}/webhooks/github",
         "--private-key-out",
         str(DATA / "ghsim" / "app-private-key.pem"),
+        # The simulated GitHub is kept beside the app's data, so a restart continues it (ghsim/persist.py).
+        "--state",
+        str(DATA / "ghsim" / "world.pickle"),
     ]
     log = open(DATA / "ghsim.log", "ab")  # noqa: SIM115 (the child keeps it open)
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -68,12 +72,21 @@ def ensure_simulator(env: dict[str, str]) -> subprocess.Popen | None:
         if process.poll() is not None or time.monotonic() > deadline:
             raise SimulatorError(f"the GitHub simulator did not start: see {DATA / 'ghsim.log'}")
         time.sleep(0.1)
+    health = _health(url)
+    if health.get("life", 1) > 1:
+        kept = DATA / "ghsim"
+        say(f"GitHub simulator continues the GitHub kept in {kept}: {health['runs']} runs (start {health['life']}).")
     say("GitHub simulator is up. Sign in as its demo user, alice: no password, the sign-in approves itself.")
     return process
 
 
 class SimulatorError(RuntimeError):
     """The GitHub simulator could not be started."""
+
+
+def _health(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/_sim/health", timeout=5) as response:
+        return json.loads(response.read())
 
 
 def _answers(url: str) -> bool:
@@ -108,7 +121,7 @@ def main() -> int:
         if dynamodb:
             stops.append(lambda: dynamodb_local.stop(dynamodb))
         say("Creating or updating the tables ...")
-        subprocess.run([sys.executable, "manage.py", "createtables"], cwd=ROOT, env=env, check=True)
+        subprocess.run([sys.executable, "manage.py", "createtables", "--count"], cwd=ROOT, env=env, check=True)
         simulator = ensure_simulator(env)
         if simulator:
             stops.append(lambda: _interrupt(simulator))

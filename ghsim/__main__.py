@@ -30,6 +30,7 @@ FLAGS = (
     ("--history", "history"),
     ("--start-time", "start_time"),
     ("--jwt-clock", "jwt_clock"),
+    ("--state", "state_path"),
 )
 
 
@@ -81,6 +82,14 @@ def main(argv: list[str] | None = None) -> int:
         config.private_key = config.private_key_out  # keep the key across restarts, so a running app stays valid
     sim = Simulator(config).start()
     print(banner(sim), flush=True)
+    if sim.restored:
+        print(
+            f"  continued the GitHub kept in {config.state_path}: life {sim.restored.life}, "
+            f"{sim.restored.runs} runs, {sim.restored.skipped_seconds:.0f} s while stopped skipped",
+            flush=True,
+        )
+    elif config.state_path:
+        print(f"  a new GitHub, kept in {config.state_path} from now on", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):

@@ -46,6 +46,7 @@ class Config:
     auto_approve: bool = True  # authorize redirects at once (as the `login` user or the default one)
     default_login: str = "alice"
     ping: bool = True  # send a `ping` delivery when the hook starts
+    state_path: Path | None = None  # where to keep the world across restarts (ghsim/persist.py); none: start afresh
 
     def __post_init__(self) -> None:
         if self.mode not in ("demo", "manual"):
@@ -95,6 +96,7 @@ ENVIRONMENT = {
     "GHSIM_START_TIME": "start_time",
     "GHSIM_AUTO_APPROVE": "auto_approve",
     "GHSIM_JWT_CLOCK": "jwt_clock",
+    "GHSIM_STATE": "state_path",
 }
 
 

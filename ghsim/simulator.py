@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 from pathlib import Path
 
-from ghsim import payloads
+from ghsim import payloads, persist
 from ghsim.activity import Engine
 from ghsim.auth import AppCredentials, Auth
 from ghsim.clock import SimClock, iso
@@ -23,6 +23,7 @@ from ghsim.payloads import Links
 from ghsim.world import Installation, Job, Repo, Run, Workflow, build_cast
 
 TICK = 0.25  # real seconds between clock steps in demo mode
+SAVE_EVERY = 2.0  # real seconds between saves of the state file in demo mode (and once more on stop)
 
 
 class SimError(Exception):
@@ -109,7 +110,13 @@ class Simulator:
         self._server = None
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
-        self._prime_history(start)
+        self.life = 1  # how many times this GitHub has been started on its state file
+        self.restored: persist.Restored | None = None
+        saved = persist.load(config.state_path) if config.state_path else None
+        if saved is None:
+            self._prime_history(start)
+        else:
+            self.restored = persist.restore(self, saved, start=start)
 
     def _prime_history(self, start: float) -> None:
         """Make `history` seconds of runs before the hook exists, so nothing from then is delivered."""
@@ -170,14 +177,26 @@ class Simulator:
         for thread in self._threads:
             thread.join(timeout=5)
         self.dispatcher.close()
+        self.save()
 
     def _tick_forever(self) -> None:
-        last = time.monotonic()
+        last = saved = time.monotonic()
         while not self._stopping.wait(TICK):
             now = time.monotonic()
             with self.lock:
                 self.engine.advance_to(self.clock.now() + (now - last) * self.config.speed)
             last = now
+            if now - saved >= SAVE_EVERY:
+                self.save()
+                saved = now
+
+    def save(self) -> None:
+        """Write the state file (if there is one), so the next start continues this GitHub."""
+        if self.config.state_path is None:
+            return
+        with self.lock:
+            data = persist.snapshot(self)
+        persist.write(self.config.state_path, data)
 
     def _deliver_forever(self) -> None:
         while not self._stopping.wait(0.1):
@@ -567,6 +586,7 @@ class Simulator:
                 "app_id": self.config.app_id,
                 "client_id": self.config.client_id,
                 "runs": len(self.world.runs),
+                "life": self.life,
                 "pending_deliveries": len(self.dispatcher.pending),
                 "deliveries": len(self.dispatcher.log),
             }

@@ -20,9 +20,10 @@ STARTUP_LIMIT = 90  # seconds; a generous bound so a slow CI machine fails loudl
 
 
 class LocalStack:
-    def __init__(self, data_dir, *, app_port=None, dynamodb_port=None):
+    def __init__(self, data_dir, *, app_port=None, dynamodb_port=None, ghsim_port=None, env=None):
         self.app_port, self.dynamodb_port = app_port or free_port(), dynamodb_port or free_port()
-        self.ghsim_port = free_port()
+        self.ghsim_port = ghsim_port or free_port()
+        self.ghsim_url = f"http://127.0.0.1:{self.ghsim_port}"
         self.url = f"http://127.0.0.1:{self.app_port}"
         self.dynamodb_endpoint = f"http://127.0.0.1:{self.dynamodb_port}"
         self.env = {
@@ -33,8 +34,10 @@ class LocalStack:
             "DASHBOARD_RUN_DATA_DIR": str(data_dir),
             "DASHBOARD_RUN_GHSIM_PORT": str(self.ghsim_port),
             "DYNAMODB_TABLE_PREFIX": "runtest-",
+            **(env or {}),
         }
         self.output: list[str] = []
+        self.data_dir, self.extra_env = data_dir, env
 
     def start(self):
         self.process = subprocess.Popen(
@@ -68,6 +71,19 @@ class LocalStack:
     def stop(self):
         self.process.send_signal(signal.SIGINT)
         self.process.wait(timeout=30)
+
+    def restarted(self):
+        """The same command again on the same ports and data, as a user starts `make run` a second time."""
+        return LocalStack(
+            self.data_dir,
+            app_port=self.app_port,
+            dynamodb_port=self.dynamodb_port,
+            ghsim_port=self.ghsim_port,
+            env=self.extra_env,
+        ).start()
+
+    def deliveries(self) -> list[dict]:
+        return requests.get(f"{self.ghsim_url}/_sim/deliveries", timeout=10).json()["deliveries"]
 
 
 @pytest.fixture
@@ -163,3 +179,82 @@ def test_it_reuses_a_dynamodb_local_already_running_and_leaves_it_running(data_d
         assert is_answering(f"http://127.0.0.1:{port}")
     finally:
         dynamodb_local.stop(existing)
+
+
+# A run every few seconds, so a restarted demo shows a change quickly.
+BUSY_DEMO = {"GHSIM_RUN_INTERVAL": "6"}
+ALICE_REPOS = {"acme/storefront", "acme/api", "acme/payroll", "globex/engine", "globex/data-pipeline"}
+
+
+def _latest_on_main(truth: dict) -> dict[tuple[str, str], int]:
+    """The simulator's truth as the board shows it: each workflow's newest run on the default branch."""
+    latest: dict[tuple[str, str], int] = {}
+    for run in truth["runs"]:
+        key = (run["repository"], run["workflow"])
+        if run["repository"] in ALICE_REPOS and run["head_branch"] == "main" and run["id"] > latest.get(key, 0):
+            latest[key] = run["id"]
+    return latest
+
+
+def _board(browser, stack) -> dict[tuple[str, str], int]:
+    overview = browser.get(f"{stack.url}/overview.json", timeout=30).json()
+    return {
+        (repo["full_name"], run["workflow_name"]): run["run_id"] for repo in overview["repos"] for run in repo["latest"]
+    }
+
+
+def _wait_for_change(socket, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        message = json.loads(socket.recv(timeout=left))
+        if message.get("type") == "change":
+            return message["event"]
+    raise AssertionError("no live change reached the page")
+
+
+def test_it_continues_the_demo_on_kept_data_after_a_second_start(data_dir):
+    """Issue 23: a second `make run` on kept data must go on showing live changes, with no GUID sent twice."""
+    first = LocalStack(data_dir, env=BUSY_DEMO).start()
+    browser = requests.Session()
+    try:
+        browser.get(f"{first.url}/auth/github", timeout=30)  # signs in as alice; her repositories are backfilled
+        deadline = time.monotonic() + 60
+        while len([item for item in first.deliveries() if item["event"] == "workflow_job"]) < 5:
+            assert time.monotonic() < deadline, "the demo delivered nothing"
+            time.sleep(1)
+        first_guids = {item["guid"] for item in first.deliveries()}
+    finally:
+        first.stop()
+
+    second = first.restarted()
+    try:
+        output = "".join(second.output)
+        assert "Kept data: 5 repositories and" in output
+        assert "GitHub simulator continues the GitHub kept in" in output
+        # The session and alice's token are both kept: the same browser is still signed in.
+        cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+        with connect(
+            f"ws://127.0.0.1:{second.app_port}/ws", origin=second.url, additional_headers={"Cookie": cookie}
+        ) as socket:
+            assert json.loads(socket.recv(timeout=10))["login"] == "alice"
+            socket.send(json.dumps({"type": "subscribe", "repos": sorted(ALICE_REPOS)}))
+            change = _wait_for_change(socket, timeout=60)
+        assert change["repo"] in ALICE_REPOS, change
+
+        later = [item for item in second.deliveries() if item["guid"] not in first_guids]
+        assert later, "the second start delivered nothing new"
+        answers = [item["response"]["payload"] or "" for item in second.deliveries() if not item["redelivery"]]
+        duplicates = [answer for answer in answers if '"duplicate"' in answer]
+        assert not duplicates, f"{len(duplicates)} deliveries answered duplicate"
+
+        # The board converges on the simulator's truth: no run of the earlier life stands for another's history.
+        deadline = time.monotonic() + 60
+        while (board := _board(browser, second)) != (truth := _latest_on_main(second_truth(second))):
+            assert time.monotonic() < deadline, f"board {board} != truth {truth}"
+            time.sleep(1)
+    finally:
+        second.stop()
+
+
+def second_truth(stack) -> dict:
+    return requests.get(f"{stack.ghsim_url}/_sim/truth", timeout=10).json()

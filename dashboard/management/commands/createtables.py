@@ -7,6 +7,11 @@ from dashboard.tables import SchemaConflict, ensure_table, table_spec
 class Command(BaseCommand):
     help = "Create or update every DynamoDB table (keys, indexes, TTL). Safe to run again: it only adds."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--count", action="store_true", help="also say how many repositories and runs are already stored"
+        )
+
     def handle(self, *args, **options):
         client = shared_client()
         conflicts = []
@@ -26,3 +31,25 @@ class Command(BaseCommand):
                 self.stdout.write(f"{spec.name} is up to date")
         if conflicts:
             raise CommandError(f"{len(conflicts)} table(s) need a person: see the conflicts above.")
+        if options["count"]:
+            self.stdout.write(stored_summary(client))
+
+
+def stored_summary(client) -> str:
+    """One line: the repositories and runs already stored (a Select=COUNT scan: meant for local data)."""
+    from runs.models import RepoSummary, WorkflowRun
+
+    repos, runs = (_count(client, model.Meta.table_name) for model in (RepoSummary, WorkflowRun))
+    if not runs and not repos:
+        return "No kept data: the tables are empty."
+    return f"Kept data: {repos} repositories and {runs} runs already stored."
+
+
+def _count(client, table_name: str) -> int:
+    total, start = 0, None
+    while True:
+        page = client.scan(TableName=table_name, Select="COUNT", **({"ExclusiveStartKey": start} if start else {}))
+        total += page["Count"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return total
