@@ -65,6 +65,7 @@ class SessionRecord(TableModel):
     class Meta(TableMeta):
         table_name = table("sessions")
 
+    # The keyed hash of the cookie's session key (accounts/sessions.py: session_key_hash), never the key itself.
     session_id = UnicodeAttribute(hash_key=True, attr_name="sessionId")
     user_id = NumberAttribute(null=True, attr_name="userId")
     data = UnicodeAttribute(default="")

@@ -3,6 +3,10 @@
 Sessions have an absolute lifetime: they end SESSION_COOKIE_AGE seconds after sign-in, however active. Logout
 deletes the item, so the old cookie is worthless, and a save never brings a deleted session back (the write
 is conditional on the item still existing).
+
+The table never holds a session's key, only its keyed hash (`session_key_hash`): a copy of the table (a backup,
+an export, a debug log of the AWS client) yields no cookie that works. The hash is keyed by SECRET_KEY, so a new
+secret key ends every session.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -10,9 +14,15 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.utils.crypto import salted_hmac
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException
 
 from accounts.models import SessionRecord
+
+
+def session_key_hash(session_key: str) -> str:
+    """What the sessions table keys a session by: an HMAC-SHA256 of the cookie's key under SECRET_KEY."""
+    return salted_hmac("accounts.sessions", session_key, algorithm="sha256").hexdigest()
 
 
 def _now() -> datetime:
@@ -44,7 +54,7 @@ class SessionStore(SessionBase):
         if self._load_failure is not None:
             raise self._load_failure
         try:
-            record = SessionRecord.get(self.session_key, consistent_read=True)
+            record = SessionRecord.get(session_key_hash(self.session_key), consistent_read=True)
         except DoesNotExist:
             record = None
         except PynamoDBException as failure:
@@ -59,7 +69,7 @@ class SessionStore(SessionBase):
 
     def exists(self, session_key):
         try:
-            return SessionRecord.get(session_key, consistent_read=True).expires_at > _now()
+            return SessionRecord.get(session_key_hash(session_key), consistent_read=True).expires_at > _now()
         except DoesNotExist:
             return False
 
@@ -81,7 +91,7 @@ class SessionStore(SessionBase):
             self._created_at = _now()
         user_id = data.get(SESSION_KEY)
         record = SessionRecord(
-            session_id=self._get_or_create_session_key(),
+            session_id=session_key_hash(self._get_or_create_session_key()),
             user_id=int(user_id) if user_id is not None else None,
             data=self.encode(data),
             created_at=self._created_at or _now(),
@@ -100,7 +110,7 @@ class SessionStore(SessionBase):
         session_key = session_key or self.session_key
         if session_key is None:
             return
-        SessionRecord(session_id=session_key).delete()
+        SessionRecord(session_id=session_key_hash(session_key)).delete()
 
     @classmethod
     def clear_expired(cls):
@@ -110,7 +120,7 @@ class SessionStore(SessionBase):
 def sessions_delete_for_user(user_id: int) -> int:
     """End every session of a user (logout everywhere, revoked authorization); return how many."""
     ended = 0
-    for key in SessionRecord.by_user.query(user_id):
+    for key in SessionRecord.by_user.query(user_id):  # the index holds the hashes, which is all a delete needs
         SessionRecord(session_id=key.session_id).delete()
         ended += 1
     return ended

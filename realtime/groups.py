@@ -1,4 +1,4 @@
-import hashlib
+from django.utils.crypto import salted_hmac
 
 
 def repo_group(repo_id: str) -> str:
@@ -17,4 +17,5 @@ def user_topic(user_id: int) -> str:
 
 def session_topic(session_key: str) -> str:
     """The live sockets and streams opened under one session, to end them at logout."""
-    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:32]
+    # The connections table stores it: a keyed hash (HMAC-SHA256 under SECRET_KEY), never the session key.
+    return "session." + salted_hmac("realtime.session_topic", session_key, algorithm="sha256").hexdigest()[:32]

@@ -32,7 +32,7 @@ class Connection(TableModel):
     user_id = NumberAttribute(attr_name="userId")
     connected_at = UTCDateTimeAttribute(attr_name="connectedAt")
     subscribed_repos = ListAttribute(of=UnicodeAttribute, default=list, attr_name="subscribedRepos")
-    # A hash of the session that opened it (never the key itself), to close it at that session's logout.
+    # A keyed hash of the session that opened it (groups.session_topic), to close it at that session's logout.
     session_topic = UnicodeAttribute(null=True, attr_name="sessionTopic")
     expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")
 

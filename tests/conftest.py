@@ -1,3 +1,4 @@
+import logging
 import os
 import secrets
 import subprocess
@@ -40,3 +41,17 @@ def run_manage():
         )
 
     return run
+
+
+@pytest.fixture
+def every_log(caplog):
+    """caplog at DEBUG for every logger, botocore's and the others the settings keep at WARNING included."""
+    caplog.set_level(logging.DEBUG)
+    for name in list(logging.root.manager.loggerDict):
+        caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
+
+
+def logged(records: list[logging.LogRecord]) -> str:
+    """Everything the records hold: each message as printed, and its arguments and extra fields."""
+    return "\n".join(f"{record.getMessage()} {vars(record)!r}" for record in records)

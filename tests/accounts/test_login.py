@@ -9,6 +9,7 @@ import requests
 from django.test import Client
 
 from accounts.models import SessionRecord, UserRecord
+from accounts.sessions import session_key_hash
 from dashboard.dynamo import table_models
 from tests.plugins.github import sign_in
 
@@ -50,8 +51,8 @@ def test_it_changes_the_session_key_on_sign_in(client, dynamodb, github_sim, set
 
     after = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert after != before
-    assert not SessionRecord.count(before)
-    assert SessionRecord.get(after).user_id == 1001
+    assert not SessionRecord.count(session_key_hash(before))
+    assert SessionRecord.get(session_key_hash(after)).user_id == 1001
 
 
 def _callback_url(client, login="alice"):

@@ -5,7 +5,8 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import UpdateError
 
 from accounts.models import SessionRecord
-from accounts.sessions import SessionStore, sessions_delete_for_user
+from accounts.sessions import SessionStore, session_key_hash, sessions_delete_for_user
+from tests.plugins.dynamodb import tables_text
 
 
 def test_it_creates_and_loads_a_session(dynamodb):
@@ -24,14 +25,34 @@ def test_it_keeps_the_signed_in_user_on_the_item_for_the_user_index(dynamodb):
     session[SESSION_KEY] = "1001"
     session.save()
 
-    assert SessionRecord.get(session.session_key).user_id == 1001
+    assert SessionRecord.get(session_key_hash(session.session_key)).user_id == 1001
+
+
+def test_it_stores_only_a_keyed_hash_of_the_session_key(dynamodb):
+    session = SessionStore()
+    session[SESSION_KEY] = "1001"
+    session.save()
+
+    assert session.session_key not in tables_text()
+    assert SessionRecord.count(session.session_key) == 0
+
+
+def test_it_ends_every_session_when_the_secret_key_changes(dynamodb, settings):
+    session = SessionStore()
+    session["probe"] = "value"
+    session.save()
+
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+
+    assert not SessionStore().exists(session.session_key)
+    assert SessionStore(session.session_key).get("probe") is None
 
 
 def test_it_ignores_an_expired_session_that_dynamodb_has_not_deleted_yet(dynamodb):
     session = SessionStore()
     session["probe"] = "value"
     session.save()
-    SessionRecord(session_id=session.session_key).update(
+    SessionRecord(session_id=session_key_hash(session.session_key)).update(
         actions=[SessionRecord.expires_at.set(datetime.now(UTC) - timedelta(seconds=1))]
     )
 
@@ -68,21 +89,24 @@ def test_it_gives_a_new_key_rather_than_reusing_an_unknown_one(dynamodb):
 def test_it_ends_a_session_at_its_absolute_lifetime_however_active(dynamodb, settings):
     session = SessionStore()
     session.save()
-    created = SessionRecord.get(session.session_key).created_at
+    created = SessionRecord.get(session_key_hash(session.session_key)).created_at
 
     session["touched"] = True
     session.save()
 
     expected = created + timedelta(seconds=settings.SESSION_COOKIE_AGE)
     # DynamoDB's TTL attribute holds whole seconds.
-    assert SessionRecord.get(session.session_key).expires_at == expected.replace(microsecond=0)
+    assert SessionRecord.get(session_key_hash(session.session_key)).expires_at == expected.replace(microsecond=0)
 
 
 def test_it_deletes_every_session_of_a_user(dynamodb):
+    keys = {}
     for user in ("1001", "1001", "1002"):
         session = SessionStore()
         session[SESSION_KEY] = user
         session.save()
+        keys.setdefault(user, []).append(session.session_key)
 
     assert sessions_delete_for_user(1001) == 2
     assert [record.user_id for record in SessionRecord.scan()] == [1002]
+    assert [SessionStore().exists(key) for key in keys["1001"] + keys["1002"]] == [False, False, True]

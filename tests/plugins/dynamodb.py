@@ -5,6 +5,7 @@ starts only when a test first asks for the `dynamodb` fixture, and stops when th
 uses `dynamodb` gets empty tables.
 """
 
+import json
 import os
 
 import pytest
@@ -52,3 +53,22 @@ def _empty(model):
 
 def _key_names(model):
     return [attr.attr_name for attr in model.get_attributes().values() if attr.is_hash_key or attr.is_range_key]
+
+
+def tables_text() -> str:
+    """Every item of every table as JSON text, raw from DynamoDB: what a copy of the tables would hold."""
+    import boto3
+    from django.conf import settings
+
+    from dashboard.dynamo import table_models
+
+    client = boto3.client(
+        "dynamodb",
+        region_name=settings.DYNAMODB_REGION,
+        endpoint_url=settings.DYNAMODB_ENDPOINT_URL,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    scan = client.get_paginator("scan")
+    pages = [page for model in table_models() for page in scan.paginate(TableName=model.Meta.table_name)]
+    return json.dumps([page["Items"] for page in pages], default=str)

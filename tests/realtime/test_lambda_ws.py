@@ -14,6 +14,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from realtime import gateway
 from realtime.models import Connection, Subscription
 from runs.cache import run_record
+from tests.conftest import logged
+from tests.plugins.dynamodb import tables_text
 from tests.plugins.github import sign_in
 from tests.realtime.test_websocket import _change
 
@@ -230,3 +232,21 @@ def test_it_counts_pushes_delivered_and_sockets_gone(lambda_ws, github_sim, sett
 
     documents = [record.emf for record in caplog.records if hasattr(record, "emf") and "FanoutGone" in record.emf]
     assert [(document["FanoutDelivered"], document["FanoutGone"]) for document in documents] == [(1, 1)]
+
+
+def test_it_keeps_no_session_key_in_any_table_or_log(lambda_ws, github_sim, settings, management_api, every_log):
+    browser = Client(enforce_csrf_checks=True)
+    sign_in(browser, "alice")
+    browser.get("/")
+    key = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    cookie = f"{settings.SESSION_COOKIE_NAME}={key}"
+    assert lambda_ws.handler(ws_event("$connect", "alice-7=", cookie=cookie), None)["statusCode"] == 200
+    stored = tables_text()
+
+    browser.post("/auth/logout", HTTP_X_CSRFTOKEN=browser.cookies[settings.CSRF_COOKIE_NAME].value)
+
+    assert Connection.count() == 0  # the sign-out still found the session's socket
+    assert '"sessionTopic"' in stored
+    assert key not in stored
+    assert key not in logged(every_log.records)
+    assert "sessionId" in logged(every_log.records)  # the AWS client's requests were captured too

@@ -133,3 +133,23 @@ def test_it_catches_up_an_older_id_that_committed_after_the_last_one_seen(dynamo
     body = b"".join(alice.get("/events", {"repos": "acme/api"}, HTTP_LAST_EVENT_ID=seen).streaming_content).decode()
 
     assert [frame["id"] for frame in _frames(body)] == [99]
+
+
+def test_it_ends_only_the_stream_of_the_session_that_signs_out(live_app, github_sim, settings):
+    from accounts.flows import user_revoke
+
+    alice = Client(enforce_csrf_checks=True)
+    sign_in(alice, "alice")
+    alice.get("/")
+    other_browser = _alice()
+    signed_out = Stream(live_app, alice.cookies[settings.SESSION_COOKIE_NAME].value, settings, "acme/api")
+    still_in = Stream(live_app, other_browser.cookies[settings.SESSION_COOKIE_NAME].value, settings, "acme/api")
+    assert signed_out.connected.wait(10)
+    assert still_in.connected.wait(10)
+
+    alice.post("/auth/logout", HTTP_X_CSRFTOKEN=alice.cookies[settings.CSRF_COOKIE_NAME].value)
+
+    assert signed_out.ended.wait(10)
+    assert not still_in.ended.wait(1)
+    user_revoke(1001)  # every stream of the user ends, so none is cut by the server stopping
+    assert still_in.ended.wait(10)

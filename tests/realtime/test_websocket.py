@@ -4,12 +4,15 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+import requests
 from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from runs.cache import RunState, run_record
 from runs.visibility import visibility_invalidate
+from tests.conftest import logged
+from tests.plugins.dynamodb import tables_text
 from tests.plugins.github import sign_in
 
 
@@ -179,3 +182,30 @@ def test_it_rechecks_subscriptions_on_its_own_when_access_ends_without_any_event
         _age_visibility(1001)  # as 5 minutes later, when the kept answer has expired
 
         assert _receive(socket) == {"type": "subscribed", "repos": ["acme/storefront"], "denied": []}
+
+
+def test_it_keeps_no_session_key_in_any_table_or_log(live_app, github_sim, settings, every_log):
+    alice = Client(enforce_csrf_checks=True)
+    sign_in(alice, "alice")
+    alice.get("/")
+    key = alice.cookies[settings.SESSION_COOKIE_NAME].value
+    events = requests.get(
+        f"{live_app}/events",
+        params={"repos": "acme/api"},
+        cookies={settings.SESSION_COOKIE_NAME: key},
+        stream=True,
+        timeout=10,
+    )
+    with _socket(live_app, alice, settings) as socket, events:
+        _receive(socket)
+        next(line for line in events.iter_lines(decode_unicode=True) if line.startswith("retry:"))
+        stored = tables_text()
+        alice.post("/auth/logout", HTTP_X_CSRFTOKEN=alice.cookies[settings.CSRF_COOKIE_NAME].value)
+        with pytest.raises(ConnectionClosed):
+            socket.recv(timeout=5)
+
+    # The test's own socket client prints the Cookie header it sends; what the app prints is what counts.
+    app_records = [record for record in every_log.records if record.name != "websockets.client"]
+    assert key not in stored
+    assert key not in logged(app_records)
+    assert "sessionId" in logged(app_records)  # the AWS client's requests were captured too
