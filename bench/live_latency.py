@@ -56,7 +56,7 @@ def run() -> list[Figure]:
                         )
                     )
                     time.sleep(0.02)
-                page.wait_for_function(f"window.liveClient.received.length >= {CHANGES}", timeout=30_000)
+                page.wait_for_function(f"() => window.liveClient.received.length >= {CHANGES}", timeout=30_000)
                 received = page.evaluate(
                     "window.liveClient.received.map((e, i) => [e.id, window.liveClient.arrivals[i][1]])"
                 )

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dashboard.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -200,6 +201,30 @@ TOKEN_LOCAL_KEY = base64.urlsafe_b64encode(hashlib.sha256(f"token-key:{SECRET_KE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The Content-Security-Policy of every response (dashboard/middleware.py), in the shape of Django 6's setting of
+# this name. The pages run only their own scripts and styles (no inline script, style or event handler anywhere),
+# talk only to their own origin (fetch, /events, and the /ws socket: CSP 3's 'self' covers ws: and wss: to the
+# same host, and deployed, CloudFront passes /ws on to the WebSocket API), show the user's GitHub avatar, and post
+# forms only to themselves (signing in with GitHub is a link). CloudFront sends the same policy with what S3 serves
+# (infra/cdn.tf); a test keeps the two equal.
+# Avatars: github.com's come from their own host; GitHub Enterprise Server's (and the simulator's) from
+# {GITHUB_URL}/avatars/, or from avatars.{host} when subdomain isolation is on.
+_AVATARS = (
+    ["https://avatars.githubusercontent.com"]
+    if GITHUB_URL == "https://github.com"
+    else [GITHUB_URL, GITHUB_URL.replace("://", "://avatars.", 1)]
+)
+SECURE_CSP = {
+    "default-src": ["'none'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", *_AVATARS],
+    "connect-src": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "base-uri": ["'none'"],
+    "object-src": ["'none'"],
+}
 CSRF_COOKIE_HTTPONLY = True
 if IS_DEPLOYED:
     # API Gateway terminates TLS and forwards the original scheme in X-Forwarded-Proto.

@@ -98,14 +98,15 @@ def manifest(sha: str, directory: Path, *, static_files: int) -> dict:
 
 
 def _zip_static(source: Path, target: Path) -> int:
-    """collectstatic's output and the error pages, as `static/...` and `errors/...`: what the static bucket holds."""
+    """collectstatic's output, and the error pages with their stylesheet, as `static/...` and `errors/...`: what the
+    static bucket holds."""
     count = 0
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(source.rglob("*")):
             if path.is_file():
                 archive.write(path, f"static/{path.relative_to(source)}")
                 count += 1
-        for path in sorted(ERROR_PAGES.glob("*.html")):
+        for path in sorted(ERROR_PAGES.glob("*.*")):
             archive.write(path, f"errors/{path.name}")
             count += 1
     return count

@@ -152,6 +152,13 @@ resource "aws_cloudfront_cache_policy" "revalidate" {
   }
 }
 
+# The Content-Security-Policy the app sends when GitHub is github.com (SECURE_CSP in dashboard/settings.py; a test
+# keeps the two equal). CloudFront sends it with everything S3 serves, and with any answer of the app that has none;
+# the app's own is kept (`override = false`), since on GitHub Enterprise Server it names that server's avatars.
+locals {
+  content_security_policy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https://avatars.githubusercontent.com; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+}
+
 resource "aws_cloudfront_response_headers_policy" "immutable" {
   name    = "${local.name}-immutable"
   comment = "Hashed static files"
@@ -175,11 +182,16 @@ resource "aws_cloudfront_response_headers_policy" "immutable" {
     content_type_options {
       override = true
     }
+
+    content_security_policy {
+      content_security_policy = local.content_security_policy
+      override                = true
+    }
   }
 }
 
-# For HTML: the app's own Cache-Control (`private, no-store` for signed-in users) is kept; HTML without one
-# must be revalidated on every use. HSTS and nosniff are the ones Django sends too.
+# For HTML: the app's own Cache-Control (`private, no-store` for signed-in users) and Content-Security-Policy are
+# kept; HTML without a Cache-Control must be revalidated on every use. HSTS and nosniff are the ones Django sends too.
 resource "aws_cloudfront_response_headers_policy" "html" {
   name    = "${local.name}-html"
   comment = "HTML: max-age=0, must-revalidate unless the app says otherwise"
@@ -202,6 +214,11 @@ resource "aws_cloudfront_response_headers_policy" "html" {
 
     content_type_options {
       override = true
+    }
+
+    content_security_policy {
+      content_security_policy = local.content_security_policy
+      override                = false
     }
   }
 }
@@ -229,6 +246,11 @@ resource "aws_cloudfront_response_headers_policy" "html_from_s3" {
 
     content_type_options {
       override = true
+    }
+
+    content_security_policy {
+      content_security_policy = local.content_security_policy
+      override                = true
     }
   }
 }

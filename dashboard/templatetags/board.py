@@ -1,10 +1,11 @@
-"""Template filters for showing runs: their state, durations, elapsed times and commits."""
+"""Template filters for showing runs: their state, durations, elapsed times, commits and links to GitHub."""
 
 from datetime import UTC, datetime
 
 from django import template
 from django.utils.html import format_html
 
+from dashboard.links import safe_github_url
 from runs.board import run_category
 from runs.insights import duration_text
 
@@ -48,6 +49,12 @@ def state_badge(name: str):
         symbol,
         label,
     )
+
+
+@register.filter
+def github_url(value: str | None) -> str | None:
+    """A link GitHub sent (`html_url`), if a page may link to it (dashboard/links.py); else None."""
+    return safe_github_url(value)
 
 
 @register.filter

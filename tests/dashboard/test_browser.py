@@ -1,5 +1,6 @@
 """The pages in a real Chromium against the simulator: the overview, filters that survive a reload, the failing
-step, re-run for writers only, kiosk mode, both themes, keyboard shortcuts, and an accessibility audit."""
+step, re-run for writers only, kiosk mode, both themes, keyboard shortcuts, an accessibility audit, and nothing
+the Content-Security-Policy refuses."""
 
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def test_a_failing_run_shows_its_failing_step_and_a_writer_can_re_run_it(signed_
     assert page.get_by_test_id("message").inner_text() == "Re-run of the failed jobs requested."
     # The run going again reaches the page live, through the simulator's webhooks as its clock moves.
     demo.advance(60)
-    page.wait_for_function("document.querySelector('.facts').dataset.category !== 'failure'")
+    page.wait_for_function("() => document.querySelector('.facts').dataset.category !== 'failure'")
 
 
 def test_a_reader_sees_no_re_run_or_cancel_buttons(signed_in_page, demo):
@@ -77,7 +78,8 @@ def test_kiosk_mode_has_no_chrome_and_large_type(signed_in_page, demo):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_both_themes_render_and_pass_an_accessibility_audit(signed_in_page, demo, scheme):
-    page = signed_in_page("alice", color_scheme=scheme)
+    # axe goes in as an inline script, which the pages' Content-Security-Policy rightly refuses.
+    page = signed_in_page("alice", color_scheme=scheme, bypass_csp=True)
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(13, 17, 23)")
     for path in ("/", "/repos/acme/api", "/repos/acme/api/insights"):
@@ -97,7 +99,7 @@ def test_the_theme_switch_and_keyboard_shortcuts(signed_in_page, demo):
 
     page.keyboard.press("t")  # system -> light, saved in the user's settings
     assert page.evaluate("document.documentElement.dataset.theme") == "light"
-    page.wait_for_function("fetch('/api/settings').then(r => r.json()).then(s => s.theme === 'light')")
+    page.wait_for_function("() => fetch('/api/settings').then(r => r.json()).then(s => s.theme === 'light')")
     page.reload()
     assert page.evaluate("document.documentElement.dataset.theme") == "light"
 
@@ -167,10 +169,37 @@ def test_notifications_follow_the_users_rules_and_auto_refresh_off_waits(signed_
     demo.trigger("acme/api", "ci", outcome="failure", branch="main", event="push")
     settle(demo)
 
-    page.wait_for_function("window.shown.length > 0")
-    page.wait_for_function("document.getElementById('updates').hidden === false")
+    page.wait_for_function("() => window.shown.length > 0")
+    page.wait_for_function("() => document.getElementById('updates').hidden === false")
     assert [title for title, _ in page.evaluate("window.shown")] == ["Failed: acme/api · CI"]
     # Auto-refresh is off: the board is as it was until the user asks for the changes.
     assert page.locator('article[data-repo="acme/storefront"] tr[data-category="failure"]').count() == 0
     page.locator("#updates a").click()
     page.locator('article[data-repo="acme/storefront"] tr[data-category="failure"]').wait_for()
+
+
+# Records every Content-Security-Policy violation of the page, from before its first script runs.
+RECORD_VIOLATIONS = """
+window.violations = [];
+document.addEventListener("securitypolicyviolation", event => {
+  window.violations.push(event.effectiveDirective + " refused " + (event.blockedURI || "inline"));
+});
+"""
+
+
+def test_the_pages_break_no_rule_of_their_content_security_policy(signed_in_page, demo):
+    page = signed_in_page("alice")
+    page.context.add_init_script(RECORD_VIOLATIONS)
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else 0)
+    run = next(run for run in demo.truth()["runs"] if run["repository"] == "acme/api")
+    live = ["/", "/repos/acme/api", f"/repos/acme/api/runs/{run['id']}"]
+
+    for path in [*live, "/repos/acme/api/insights", "/settings/"]:
+        page.goto(page.app_url + path)
+        if path in live:  # its script ran, and its WebSocket is open
+            page.locator('#live-status[data-state="live"]').wait_for()
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.violations") == [], path
+    assert page.locator(".who img").evaluate("image => image.naturalWidth") > 0  # the avatar, from GitHub
+    assert refused == []

@@ -7,6 +7,7 @@ from django.urls import path
 from pynamodb.exceptions import GetError
 
 from dashboard import errors, urls
+from dashboard.middleware import content_security_policy
 
 
 def _client_error(code: str) -> ClientError:
@@ -65,6 +66,13 @@ def test_pages_answer_a_standalone_page(failing, failure, status):
     assert b"<h1>" in response.content
     assert b"secret detail" not in response.content
     assert b"Traceback" not in response.content
+
+
+def test_the_error_page_carries_the_content_security_policy(failing):
+    response = failing.get("/fail/bug")
+
+    assert response.status_code == 500
+    assert response["Content-Security-Policy"] == content_security_policy()
 
 
 def test_a_json_client_gets_json_anywhere(failing):

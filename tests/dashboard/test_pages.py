@@ -6,9 +6,11 @@ import re
 import pytest
 from django.test import Client
 
+from dashboard.middleware import content_security_policy
 from tests.runs.conftest import settle
 
 DEMO_REPOS = ["acme/api", "acme/payroll", "acme/storefront", "globex/data-pipeline", "globex/engine"]
+HOSTILE_LINK = "javascript:alert(document.cookie)"
 
 
 def board_repos(response) -> list[str]:
@@ -128,3 +130,58 @@ def test_insights_are_computed_from_stored_runs_without_asking_github(alice, git
     assert "<svg" in body
     assert body.count("<rect") == 3
     assert github_sim.request_counts()["total"] - before <= 2  # at most the user's visibility check, no run reads
+
+
+def _with_hostile_link(builder):
+    def build(*args, **kwargs):
+        return {**builder(*args, **kwargs), "html_url": HOSTILE_LINK}
+
+    return build
+
+
+@pytest.fixture
+def hostile_links(github_sim, monkeypatch):
+    """A GitHub that gives every repository, run and job a `javascript:` html_url; acme/api has a failed run."""
+    from ghsim import payloads
+
+    for builder in ("repository_rest", "workflow_run", "workflow_job"):
+        monkeypatch.setattr(payloads, builder, _with_hostile_link(getattr(payloads, builder)))
+    github_sim.trigger("acme/api", "ci", outcome="failure", branch="main", event="push")
+    settle(github_sim)
+    return github_sim
+
+
+def test_a_link_from_github_is_shown_only_if_it_is_safe_to_follow(hostile_links, alice):
+    run = _failing_run(hostile_links, "acme/api")
+    paths = ["/", "/repos/acme/api", f"/repos/acme/api/runs/{run['id']}", "/repos/acme/api/insights"]
+
+    for path in [*paths, "/overview.json", "/cctray.xml"]:
+        response = alice.get(path)
+        assert response.status_code == 200, path
+        assert b"javascript:" not in response.content, path
+    run_page = alice.get(f"/repos/acme/api/runs/{run['id']}").content.decode()
+    assert 'data-testid="failing-step"' in run_page  # the run and its jobs are shown, without their links
+    assert "step log" not in run_page
+    assert "On GitHub" not in alice.get("/repos/acme/api").content.decode()
+
+
+def test_every_page_answers_with_a_strict_content_security_policy(alice, runs):
+    run = _failing_run(runs, "acme/api")
+    pages = {
+        "/": 200,
+        "/repos/acme/api": 200,
+        f"/repos/acme/api/runs/{run['id']}": 200,
+        "/repos/acme/api/insights": 200,
+        "/settings/": 200,
+        "/?status=exploded": 400,
+        "/repos/globex/skunkworks": 404,
+    }
+
+    for path, status in pages.items():
+        response = alice.get(path)
+        assert response.status_code == status, path
+        assert response["Content-Security-Policy"] == content_security_policy(), path
+    assert Client().get("/")["Content-Security-Policy"] == content_security_policy()
+    policy = dict(directive.split(" ", 1) for directive in content_security_policy().split("; "))
+    assert policy["default-src"] == policy["object-src"] == policy["base-uri"] == policy["frame-ancestors"] == "'none'"
+    assert policy["script-src"] == policy["style-src"] == policy["connect-src"] == "'self'"

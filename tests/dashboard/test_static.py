@@ -1,10 +1,24 @@
-"""Static files: hashed names from collectstatic's manifest when deployed, pages never cached, no other origin."""
+"""Static files: hashed names from collectstatic's manifest when deployed, pages never cached, no other origin, and
+nothing inline that the Content-Security-Policy refuses."""
 
 import json
 import re
 
 from django.core.management import call_command
 from django.test import Client, override_settings
+
+from tests.conftest import ROOT
+
+# What a policy without 'unsafe-inline' refuses to run or apply: inline scripts (a <script> without src), style
+# elements and attributes, event handler attributes, and javascript: URLs.
+INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=|javascript:", re.IGNORECASE)
+# Everything that writes HTML: the templates, the cards written in Python, and the error page CloudFront serves.
+HTML_SOURCES = [
+    *ROOT.glob("*/templates/**/*.html"),
+    ROOT / "dashboard" / "cards.py",
+    ROOT / "dashboard" / "templatetags" / "board.py",
+    *(ROOT / "infra" / "errors").glob("*.html"),
+]
 
 MANIFEST_STORAGE = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -33,3 +47,10 @@ def test_pages_are_never_cached_and_load_nothing_from_another_origin(alice):
     loaded = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
     assert loaded
     assert all(url.startswith("/static/") for url in loaded), loaded
+
+
+def test_no_page_holds_what_the_content_security_policy_refuses():
+    found = {path.relative_to(ROOT).as_posix(): INLINE.findall(path.read_text()) for path in HTML_SOURCES}
+
+    assert "dashboard/templates/dashboard/base.html" in found
+    assert {path: inline for path, inline in found.items() if inline} == {}

@@ -284,3 +284,23 @@ def expected_problems(config: Config, document: str, expected: dict[str, set[str
     for action, resource in sorted(others - wanted):
         problems.append(f"policy {document}: has more than it needs: {action} on {resource}")
     return problems
+
+
+# --- CloudFront ---------------------------------------------------------------------------------------------------
+
+
+def csp_problems(directory: Path, policy: str) -> list[str]:
+    """Every CloudFront response headers policy sends `policy` (the app's) as its Content-Security-Policy."""
+    config = load(directory)
+    problems = []
+    for label, body in sorted(config.resources.get("aws_cloudfront_response_headers_policy", {}).items()):
+        headers = body.get("security_headers_config", [{}])[0].get("content_security_policy", [])
+        if not headers:
+            problems.append(f"response headers policy {label}: sends no Content-Security-Policy")
+            continue
+        sent = config.resolve(headers[0]["content_security_policy"], workspace="prod")
+        if sent != policy:
+            problems.append(
+                f"response headers policy {label}: sends the Content-Security-Policy {sent!r}, not {policy!r}"
+            )
+    return problems

@@ -24,7 +24,9 @@ STATE = 'article[data-repo="acme/api"] tr[data-workflow] .state'
 
 
 def _state_is(value: str) -> str:
-    return f"document.querySelector('{STATE}')?.dataset.state === '{value}'"
+    """A wait_for_function predicate. A function, which Playwright compiles once: a string it evals at every poll,
+    and the pages' Content-Security-Policy refuses eval."""
+    return f"() => document.querySelector('{STATE}')?.dataset.state === '{value}'"
 
 
 def _open(page, query=""):
@@ -42,7 +44,7 @@ def test_a_webhook_change_appears_in_the_open_page_without_reload(page, hooked, 
     hooked.trigger("acme/api", "ci", outcome="failure", branch="main")  # its webhooks reach the live app
     hooked.advance(60)
 
-    page.wait_for_function(f"!({_state_is('success')})")
+    page.wait_for_function(f"() => !({_state_is('success')})()")
     assert page.locator(STATE).get_attribute("data-state") in ("queued", "running")
     settle(hooked)
     page.wait_for_function(_state_is("failure"))
@@ -59,7 +61,7 @@ def test_a_user_without_access_receives_nothing_at_the_socket(signed_in_page, ho
 
     hooked.trigger("acme/api", "ci", outcome="failure", branch="main")
     settle(hooked)
-    pages["alice"].wait_for_function("window.liveClient.received.some(e => e.repo === 'acme/api')")
+    pages["alice"].wait_for_function("() => window.liveClient.received.some(e => e.repo === 'acme/api')")
 
     assert pages["dana"].evaluate("window.liveClient.received.filter(e => e.repo === 'acme/api').length") == 0
 
