@@ -14,23 +14,36 @@ from realtime.fanout import access_ended
 logger = logging.getLogger(__name__)
 
 
+def _set_or_remove(attribute, value):
+    return attribute.set(value) if value is not None else attribute.remove()
+
+
 def user_sign_in(*, profile: dict, grant: github.TokenGrant) -> UserRecord:
-    """Create or update the user from their GitHub profile and store their tokens, sealed."""
+    """Create or update the user from their GitHub profile and store their tokens, sealed.
+
+    One UpdateItem of the attributes sign-in owns: saving the whole item read before would undo a change made
+    meanwhile by another request (feed links turned off, visibility refreshed).
+    """
     now = datetime.now(UTC)
     user_id = int(profile["id"])
-    try:
-        record = UserRecord.get(user_id, consistent_read=True)
-    except DoesNotExist:
-        record = UserRecord(user_id=user_id, created_at=now)
-    record.login = profile["login"]
-    record.name = profile.get("name") or None
-    record.avatar_url = profile.get("avatar_url") or None
-    record.updated_at = now
-    record.refresh_lease = record.refresh_lease_until = None
+    record = UserRecord(user_id=user_id)
     tokens_seal(record, grant)
-    # A new grant supersedes whatever refresh another container might be waiting on.
-    record.token_version = (record.token_version or 0) + 1
-    record.save()
+    record.update(
+        actions=[
+            UserRecord.login.set(profile["login"]),
+            _set_or_remove(UserRecord.name, profile.get("name") or None),
+            _set_or_remove(UserRecord.avatar_url, profile.get("avatar_url") or None),
+            UserRecord.created_at.set(UserRecord.created_at | now),
+            UserRecord.updated_at.set(now),
+            UserRecord.refresh_lease.remove(),
+            UserRecord.refresh_lease_until.remove(),
+            UserRecord.token_ciphertext.set(record.token_ciphertext),
+            _set_or_remove(UserRecord.access_token_expires_at, record.access_token_expires_at),
+            _set_or_remove(UserRecord.refresh_token_expires_at, record.refresh_token_expires_at),
+            # A new grant supersedes whatever refresh another container might be waiting on.
+            UserRecord.token_version.add(1),
+        ]
+    )
     user_settings_ensure(user_id)
     logger.info("user %s signed in", user_id)
     return record

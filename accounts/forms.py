@@ -7,6 +7,13 @@ MAX_PINNED = 20
 NOT_ACCESSIBLE = "%(value)s is not a repository you can access."
 
 
+def _no_repeats(names: list[str]) -> None:
+    """A list of repositories names each at most once (a form never repeats one; a JSON body might)."""
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValidationError(f"Each repository at most once; listed more than once: {', '.join(repeated)}.")
+
+
 class RepoChoiceField(forms.MultipleChoiceField):
     default_error_messages = {"invalid_choice": NOT_ACCESSIBLE}
 
@@ -44,12 +51,14 @@ class SettingsForm(forms.Form):
 
     def clean_selected_repos(self):
         selected = self.cleaned_data["selected_repos"]
+        _no_repeats(selected)
         if len(selected) > MAX_SELECTED:
             raise ValidationError(f"Select at most {MAX_SELECTED} repositories ({len(selected)} selected).")
         return selected
 
     def clean_pinned_repos(self):
         pinned = self.cleaned_data["pinned_repos"]
+        _no_repeats(pinned)
         if len(pinned) > MAX_PINNED:
             raise ValidationError(f"Pin at most {MAX_PINNED} repositories ({len(pinned)} pinned).")
         return pinned

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from accounts.flows import user_settings_ensure
-from accounts.models import NotificationPreferences, UserSettings
+from accounts.models import UserSettings
 
 # JSON notification keys and the form fields they map to.
 NOTIFICATION_FIELDS = {
@@ -91,17 +91,30 @@ def preferences_from_json(body: object, current: UserSettings, *, accessible: li
     return {key: value for key, value in data.items() if value is not False}
 
 
-def preferences_save(user_id: int, cleaned: dict, *, repos_available: bool) -> UserSettings:
-    """Store validated settings; repository choices are kept as they were if they could not be offered."""
-    record = user_settings_ensure(user_id)
-    if repos_available:
-        record.selected_repos = cleaned["selected_repos"]
-        record.pinned_repos = cleaned["pinned_repos"]
-    record.theme = cleaned["theme"]
-    record.auto_refresh = cleaned["auto_refresh"]
-    record.notifications = NotificationPreferences(
-        **{key: cleaned[field] for key, field in NOTIFICATION_FIELDS.items()}
+def json_fields(body: dict) -> set[str]:
+    """The form fields a (validated) partial JSON update names."""
+    fields = {key for key in body if key in JSON_FIELDS - {"notifications"}}
+    return fields | {NOTIFICATION_FIELDS[key] for key in body.get("notifications", {})}
+
+
+def preferences_save(user_id: int, cleaned: dict, *, fields: set[str]) -> UserSettings:
+    """Store the validated values of `fields` only, in one UpdateItem.
+
+    Writing the whole item from what was read first would let two saves racing undo each other's fields (three
+    PATCHes of different settings at once lost one every time); DynamoDB applies each update to the latest item.
+    """
+    user_settings_ensure(user_id)
+    attributes = {
+        "selected_repos": UserSettings.selected_repos,
+        "pinned_repos": UserSettings.pinned_repos,
+        "theme": UserSettings.theme,
+        "auto_refresh": UserSettings.auto_refresh,
+        **{field: getattr(UserSettings.notifications, key) for key, field in NOTIFICATION_FIELDS.items()},
+    }
+    actions = [attributes[field].set(cleaned[field]) for field in sorted(fields) if field in cleaned]
+    record = UserSettings(user_id=user_id)
+    record.update(
+        actions=[*actions, UserSettings.updated_at.set(datetime.now(UTC))],
+        condition=UserSettings.user_id.exists(),
     )
-    record.updated_at = datetime.now(UTC)
-    record.save()
     return record

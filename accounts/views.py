@@ -31,6 +31,7 @@ from accounts.forms import SettingsForm
 from accounts.models import GitHubUser, UserRecord
 from accounts.preferences import (
     MalformedSettings,
+    json_fields,
     preferences_as_json,
     preferences_from_json,
     preferences_initial,
@@ -147,7 +148,8 @@ def settings_page(request):
     if request.method == "POST":
         form = SettingsForm(request.POST, repos=repos)
         if form.is_valid():
-            saved = preferences_save(request.user.pk, form.cleaned_data, repos_available=form.repos_available)
+            # The form shows every field, so every field it offered is saved (repositories only if offered).
+            saved = preferences_save(request.user.pk, form.cleaned_data, fields=set(form.fields))
             messages.success(request, "Your settings were saved.")
             return theme_remember(redirect("settings"), saved.theme)
     else:
@@ -201,7 +203,7 @@ def settings_api(request):
     form = SettingsForm(data, repos=repos)
     if not form.is_valid():
         return JsonResponse({"errors": _plain(form.errors)}, status=400)
-    saved = preferences_save(request.user.pk, form.cleaned_data, repos_available=form.repos_available)
+    saved = preferences_save(request.user.pk, form.cleaned_data, fields=json_fields(body))
     return theme_remember(JsonResponse(preferences_as_json(saved)), saved.theme)
 
 

@@ -15,4 +15,24 @@ class NameConverter:
         return value
 
 
+class GitHubIdConverter:
+    """A GitHub id (run, job, ...): a positive 64-bit integer. Anything else matches no route, so it is a 404.
+
+    Without the bound, an id of 39 or more digits reached DynamoDB, whose numbers stop at 38 digits: a 500.
+    """
+
+    regex = r"[0-9]{1,19}"
+    MAX = 2**63 - 1
+
+    def to_python(self, value):
+        number = int(value)
+        if not 0 < number <= self.MAX:
+            raise ValueError(f"{value} is not a GitHub id")  # Django then tries the next pattern: none, so 404
+        return number
+
+    def to_url(self, value):
+        return str(value)
+
+
 register_converter(NameConverter, "name")
+register_converter(GitHubIdConverter, "github_id")

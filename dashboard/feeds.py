@@ -9,21 +9,35 @@ CCTray's format: https://cctray.org/v1/ — a <Projects> element of <Project> el
 lastBuildLabel, lastBuildTime and webUrl.
 """
 
+import re
 from xml.etree import ElementTree
 
+from django.contrib.auth import logout as auth_logout
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from accounts.feed_tokens import feed_token_user
+from accounts.flows import user_revoke
+from accounts.tokens import NoToken
 from dashboard import github
 from dashboard.forms import BoardFilterForm
+from dashboard.links import safe_github_url
 from runs.board import Board, BoardRepo, BoardRun
 
 # CCTray has one word for how a finished build went; cancelled and skipped runs say nothing, so "Unknown".
 CCTRAY_STATUS = {"success": "Success", "failure": "Failure"}
 # Queued runs are builds that have been asked for: CCTray's Building fits a monitor better than anything else.
 CCTRAY_ACTIVITY = {"running": "Building", "queued": "Building"}
+# Every character XML 1.0 does not allow (https://www.w3.org/TR/xml/#charsets): C0 controls but tab, newline and
+# carriage return, U+FFFE and U+FFFF, and lone surrogates. ElementTree writes them as they are, and one of them in
+# one workflow or branch name makes the whole document unreadable to a build monitor.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` with every character XML cannot hold replaced by U+FFFD, the replacement character."""
+    return NOT_XML.sub("\ufffd", value)
 
 
 def _feed_user(request):
@@ -36,7 +50,18 @@ def _feed_user(request):
     return None
 
 
-def _feed_board(request, record) -> tuple[Board | None, HttpResponse | None]:
+NOT_SIGNED_IN = "Sign in, or use the feed link from your settings."
+
+
+def _json_refusal() -> HttpResponse:
+    return JsonResponse({"error": NOT_SIGNED_IN}, status=401)
+
+
+def _text_refusal() -> HttpResponse:
+    return HttpResponse(f"{NOT_SIGNED_IN}\n", status=401, content_type="text/plain")
+
+
+def _feed_board(request, record, refusal) -> tuple[Board | None, HttpResponse | None]:
     from dashboard.views import board_read
 
     form = BoardFilterForm(request.GET)
@@ -47,6 +72,13 @@ def _feed_board(request, record) -> tuple[Board | None, HttpResponse | None]:
         _, board, _ = board_read(record, form)
     except (github.GitHubUnavailable, github.RateLimited, github.AppCredentialsRejected) as error:
         return None, JsonResponse({"error": f"GitHub is not answering: {error}"}, status=503)
+    except (github.BadCredentials, NoToken):
+        # GitHub no longer accepts the owner's authorization and no webhook said so (revoked at GitHub, a refresh
+        # refused): end it as the signed-in path does, so later polls are refused without asking GitHub again.
+        user_revoke(record.user_id)
+        if request.user.is_authenticated:
+            auth_logout(request)
+        return None, refusal()
     return board, None
 
 
@@ -63,8 +95,8 @@ def overview_json(request):
     """The overview as JSON: counts by state, and each repository's latest runs and recent history."""
     record = _feed_user(request)
     if record is None:
-        return JsonResponse({"error": "Sign in, or use the feed link from your settings."}, status=401)
-    board, refusal = _feed_board(request, record)
+        return _json_refusal()
+    board, refusal = _feed_board(request, record, _json_refusal)
     if refusal:
         return refusal
     return JsonResponse(
@@ -76,7 +108,7 @@ def overview_json(request):
                     "full_name": repo.full_name,
                     "pinned": repo.pinned,
                     "state": repo.category,
-                    "html_url": repo.access.html_url,
+                    "html_url": safe_github_url(repo.access.html_url),
                     "latest": [
                         {
                             "workflow_id": run.workflow_id,
@@ -92,7 +124,7 @@ def overview_json(request):
                             "actor": run.actor,
                             "updated_at": _moment(run.updated_at),
                             "url": _run_url(request, repo, run),
-                            "html_url": run.html_url,
+                            "html_url": safe_github_url(run.html_url),
                         }
                         for run in repo.latest
                     ],
@@ -112,32 +144,33 @@ def _last_finished(repo: BoardRepo, run: BoardRun) -> BoardRun | None:
     return earlier[0] if earlier else None
 
 
+def _cctray_project(request, repo: BoardRepo, run: BoardRun) -> dict[str, str]:
+    """A workflow's <Project> attributes: its latest run's activity, and how its last finished run went."""
+    finished = _last_finished(repo, run)
+    shown = finished or run
+    return {
+        "name": f"{repo.full_name} :: {run.workflow_name or run.workflow_id}",
+        "activity": CCTRAY_ACTIVITY.get(run.category, "Sleeping"),
+        "lastBuildStatus": CCTRAY_STATUS.get(finished.category, "Unknown") if finished else "Unknown",
+        "lastBuildLabel": str(shown.run_number or shown.run_id),
+        "lastBuildTime": _moment(shown.updated_at) or "",
+        "webUrl": _run_url(request, repo, run),
+    }
+
+
 @require_safe
 def cctray(request):
     """The overview as CCTray XML: one project per repository and workflow."""
     record = _feed_user(request)
     if record is None:
-        return HttpResponse(
-            "Sign in, or use the feed link from your settings.\n", status=401, content_type="text/plain"
-        )
-    board, refusal = _feed_board(request, record)
+        return _text_refusal()
+    board, refusal = _feed_board(request, record, _text_refusal)
     if refusal:
         return refusal
     projects = ElementTree.Element("Projects")
     for repo in board.repos:
         for run in repo.latest:
-            finished = _last_finished(repo, run)
-            ElementTree.SubElement(
-                projects,
-                "Project",
-                {
-                    "name": f"{repo.full_name} :: {run.workflow_name or run.workflow_id}",
-                    "activity": CCTRAY_ACTIVITY.get(run.category, "Sleeping"),
-                    "lastBuildStatus": CCTRAY_STATUS.get(finished.category, "Unknown") if finished else "Unknown",
-                    "lastBuildLabel": str((finished or run).run_number or (finished or run).run_id),
-                    "lastBuildTime": _moment((finished or run).updated_at) or "",
-                    "webUrl": _run_url(request, repo, run),
-                },
-            )
+            attributes = _cctray_project(request, repo, run)
+            ElementTree.SubElement(projects, "Project", {name: xml_text(value) for name, value in attributes.items()})
     body = ElementTree.tostring(projects, encoding="unicode", xml_declaration=True)
     return HttpResponse(body, content_type="application/xml; charset=utf-8")

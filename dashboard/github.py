@@ -61,6 +61,8 @@ class Forbidden(GitHubError):
 class RateLimited(GitHubError):
     """403/429 for a primary or secondary rate limit; nothing may be sent before `retry_at`."""
 
+    reason = "GitHub's rate limit is reached"  # what the user is told, with until when
+
     def __init__(self, message: str, *, status: int, retry_at: datetime):
         super().__init__(message, status=status)
         self.retry_at = retry_at

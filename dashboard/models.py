@@ -11,7 +11,8 @@ ETAG_RETENTION = timedelta(days=7)
 
 
 class GitHubState(TableModel):
-    """One small fact about GitHub, by key: `etag#<identity>#<url>`, `budget#<identity>`, or `visibility-epoch`."""
+    """One small fact about GitHub, by key: `etag#<identity>#<url>`, `budget#<identity>`, `visibility-epoch`,
+    `run-miss#<repo>#<run id>` or `run-lookups#<user id>#<window>`."""
 
     class Meta(TableMeta):
         table_name = table("github-state")
@@ -23,5 +24,6 @@ class GitHubState(TableModel):
     reset_at = UTCDateTimeAttribute(null=True, attr_name="resetAt")
     blocked_until = UTCDateTimeAttribute(null=True, attr_name="blockedUntil")
     epoch = NumberAttribute(null=True)
+    tally = NumberAttribute(null=True)  # a counter within a window, e.g. `run-lookups#<user id>#<window>`
     updated_at = UTCDateTimeAttribute(null=True, attr_name="updatedAt")
     expires_at = TTLAttribute(null=True, attr_name="expiresAt")

@@ -13,8 +13,10 @@ urlpatterns = [
     path("cctray.xml", feeds.cctray, name="cctray"),
     path("repos/<name:owner>/<name:repo>", views.repo_page, name="repo"),
     path("repos/<name:owner>/<name:repo>/insights", views.insights_page, name="insights"),
-    path("repos/<name:owner>/<name:repo>/runs/<int:run_id>", views.run_page, name="run"),
-    path("repos/<name:owner>/<name:repo>/runs/<int:run_id>/<str:action>", views.run_action_page, name="run_action"),
+    path("repos/<name:owner>/<name:repo>/runs/<github_id:run_id>", views.run_page, name="run"),
+    path(
+        "repos/<name:owner>/<name:repo>/runs/<github_id:run_id>/<str:action>", views.run_action_page, name="run_action"
+    ),
     path("", include("accounts.urls")),
     path("", include("runs.urls")),
     path("", include("webhooks.urls")),

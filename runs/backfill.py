@@ -70,13 +70,13 @@ def repos_backfill(accesses: list[RepoAccess]) -> dict[str, str]:
     return failed
 
 
-def run_fetch(access: RepoAccess, run_id: int) -> bool:
-    """Read one run from GitHub into the cache (a run asked for before any webhook or backfill brought it)."""
-    body = github.get(
-        f"/repos/{access.full_name}/actions/runs/{run_id}",
-        token=github.installation_token(access.installation_id),
-        identity=installation_identity(access.installation_id),
-    )
+def run_fetch(access: RepoAccess, run_id: int, *, token: str, identity: str) -> bool:
+    """Read one run from GitHub into the cache (a run asked for before any webhook or backfill brought it).
+
+    With the asking user's own token: GitHub checks their access, and a guess costs their budget, not the
+    installation's that every user of it shares.
+    """
+    body = github.get(f"/repos/{access.full_name}/actions/runs/{run_id}", token=token, identity=identity)
     state = RunState.from_github(body, default_branch=access.default_branch)
     if state.repo_id != access.full_name:
         raise github.NotFound("the run belongs to another repository", status=404)

@@ -69,6 +69,8 @@ class BoardFilters:
 
     def run_matches(self, run: "BoardRun", default_branch: str) -> bool:
         """Whether a run is in this view; the status filter applies to the latest runs, not to each run."""
+        if self.branch != ANY_BRANCH and run.head_repository is not None:
+            return False  # a fork's branch is not this repository's branch, whatever its name
         if self.branch == "":
             if run.head_branch != default_branch:
                 return False
@@ -104,6 +106,7 @@ class BoardRun:
     updated_at: datetime | None
     html_url: str | None
     order: str
+    head_repository: str | None = None  # set when the run comes from a fork
 
     @property
     def category(self) -> str:
@@ -131,6 +134,7 @@ class BoardRun:
             updated_at=_moment(value.get("updatedAt")),
             html_url=value.get("htmlUrl"),
             order=value.get("ord") or "",
+            head_repository=value.get("headRepo"),
         )
 
 

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import TransactWriteError
 
 from dashboard.dynamo import shared_client, transaction
+from dashboard.shapes import Fields, Malformed
 from realtime.publish import change_event, published
-from runs.models import RETENTION, RepoSummary, Step, WorkflowJob, WorkflowRun
+from runs.models import RETENTION, RepoSummary, Step, WorkflowJob, WorkflowRun, on_default_branch
 from runs.serializers import job_json, run_json
 
 # GitHub's statuses, by how far along they are. Ranks are FINDINGS' rule (queued and waiting < in_progress <
@@ -35,8 +36,8 @@ SUB_RANK = {"requested": 0, "pending": 1, "waiting": 2, "queued": 3, "action_req
 TERMINAL = "completed"
 
 
-class MalformedRun(ValueError):
-    """A run or job object from GitHub lacks what the cache needs."""
+# A run or job object from GitHub lacks what the cache needs, or has a field of another type (names the field).
+MalformedRun = Malformed
 
 
 def _time(value: str | None) -> datetime | None:
@@ -70,6 +71,7 @@ class RunState:
     status: str
     conclusion: str | None
     head_branch: str | None
+    head_repository: str | None  # only when the head is another repository (a fork)
     default_branch: str | None
     head_sha: str | None
     commit_message: str | None
@@ -92,41 +94,64 @@ class RunState:
     def completed_at(self) -> datetime | None:
         return self.updated_at if self.status == TERMINAL else None
 
+    @property
+    def on_default_branch(self) -> bool:
+        return on_default_branch(self.head_branch, self.default_branch, self.head_repository)
+
     @classmethod
     def from_github(
-        cls, run: dict, *, workflow_name: str | None = None, default_branch: str | None = None
+        cls,
+        run: dict,
+        *,
+        workflow_name: str | None = None,
+        default_branch: str | None = None,
+        repository: dict | None = None,
+        path: str = "workflow_run",
     ) -> "RunState":
-        """`default_branch` for REST run objects, whose short `repository` does not carry it."""
-        try:
-            repository = run["repository"]
-            commit = run.get("head_commit") or {}
-            actor = run.get("actor") or run.get("triggering_actor") or {}
-            return cls(
-                repo_id=repository["full_name"],
-                run_id=int(run["id"]),
-                workflow_id=run.get("workflow_id"),
-                workflow_name=workflow_name or run.get("name"),
-                name=run.get("name"),
-                display_title=run.get("display_title"),
-                status=str(run["status"]),
-                conclusion=run.get("conclusion"),
-                head_branch=run.get("head_branch"),
-                default_branch=repository.get("default_branch") or default_branch,
-                head_sha=run.get("head_sha"),
-                commit_message=commit.get("message"),
-                event=run.get("event"),
-                actor_login=actor.get("login"),
-                actor_type=actor.get("type"),
-                run_number=run.get("run_number"),
-                run_attempt=int(run.get("run_attempt") or 1),
-                created_at=_time(run.get("created_at")),
-                run_started_at=_time(run.get("run_started_at")),
-                updated_at=_time(run["updated_at"]),
-                html_url=run.get("html_url"),
-                pull_requests=tuple(int(pr["number"]) for pr in run.get("pull_requests") or [] if "number" in pr),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise MalformedRun(f"workflow run object without {error}") from error
+        """A REST run object or a webhook's `workflow_run`, every field type-checked (MalformedRun names one).
+
+        `default_branch` for REST run objects, whose short `repository` does not carry it; `repository`, a
+        webhook's own (full) repository object, read before the run's short one.
+        """
+        fields = Fields(run, path)
+        own = fields.obj("repository", required=repository is None)
+        full = Fields(repository, "repository") if repository is not None else own
+        repo_id = full.str("full_name") or (own.str("full_name", required=True) if own else None)
+        if repo_id is None:
+            raise Malformed("repository.full_name", "a string", missing=True)
+        commit = fields.obj("head_commit")
+        actor = fields.obj("actor") or fields.obj("triggering_actor")
+        head = fields.obj("head_repository")
+        return cls(
+            repo_id=repo_id,
+            run_id=fields.int("id", required=True),
+            workflow_id=fields.int("workflow_id"),
+            workflow_name=workflow_name or fields.str("name"),
+            name=fields.str("name"),
+            display_title=fields.str("display_title"),
+            status=fields.str("status", required=True),
+            conclusion=fields.str("conclusion"),
+            head_branch=fields.str("head_branch"),
+            head_repository=_other_repository(head.str("full_name") if head else None, repo_id),
+            default_branch=full.str("default_branch") or default_branch,
+            head_sha=fields.str("head_sha"),
+            commit_message=commit.str("message") if commit else None,
+            event=fields.str("event"),
+            actor_login=actor.str("login") if actor else None,
+            actor_type=actor.str("type") if actor else None,
+            run_number=fields.int("run_number"),
+            run_attempt=fields.int("run_attempt") or 1,
+            created_at=fields.time("created_at"),
+            run_started_at=fields.time("run_started_at"),
+            updated_at=fields.time("updated_at", required=True),
+            html_url=fields.str("html_url"),
+            pull_requests=tuple(number for pr in fields.objs("pull_requests") if (number := pr.int("number"))),
+        )
+
+
+def _other_repository(name: str | None, full_name: str) -> str | None:
+    """The head repository's name when it is not the run's repository (a fork), else None."""
+    return name if name and name.lower() != full_name.lower() else None
 
 
 def run_item(state: RunState, *, installation_id: int | None = None) -> WorkflowRun:
@@ -143,6 +168,7 @@ def run_item(state: RunState, *, installation_id: int | None = None) -> Workflow
         active_status=None if state.status == TERMINAL else state.status,
         order=state.order,
         head_branch=state.head_branch,
+        head_repository=state.head_repository,
         default_branch=state.default_branch,
         head_sha=state.head_sha,
         commit_message=state.commit_message,
@@ -249,6 +275,7 @@ def summary_snapshot(state: RunState) -> dict:
         "runStartedAt": state.run_started_at.isoformat() if state.run_started_at else None,
         "updatedAt": state.updated_at.isoformat(),
         "htmlUrl": state.html_url,
+        **({"headRepo": state.head_repository} if state.head_repository else {}),
         # A newer run number wins; the same run's later state wins too.
         "ord": f"{state.run_number or 0:010d}|{state.order}",
     }
@@ -298,8 +325,8 @@ def summary_record(state: RunState) -> bool:
     client = shared_client()
     history_key = f"r_{state.run_id}"
     keys = [history_key]
-    # A run whose default branch is unknown cannot be shown as the default branch's.
-    if state.default_branch is not None and state.head_branch == state.default_branch:
+    # A run whose default branch is unknown, or from a fork's branch of the same name, is not the default branch's.
+    if state.on_default_branch:
         keys.append(f"wf_{state.workflow_id}")
     item = _summary_update(client, state, snapshot, keys)
     if item is None and len(keys) > 1:
@@ -416,25 +443,38 @@ class JobState:
         return job_order(self.status, list(self.steps), latest)
 
     @classmethod
-    def from_github(cls, job: dict, *, repo_id: str) -> "JobState":
-        try:
-            return cls(
-                repo_id=repo_id,
-                run_id=int(job["run_id"]),
-                job_id=int(job["id"]),
-                run_attempt=int(job.get("run_attempt") or 1),
-                name=str(job["name"]),
-                status=str(job["status"]),
-                conclusion=job.get("conclusion"),
-                started_at=_time(job.get("started_at")),
-                completed_at=_time(job.get("completed_at")),
-                html_url=job.get("html_url"),
-                runner_name=job.get("runner_name"),
-                labels=tuple(job.get("labels") or ()),
-                steps=tuple(job.get("steps") or ()),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise MalformedRun(f"workflow job object without {error}") from error
+    def from_github(cls, job: dict, *, repo_id: str, path: str = "workflow_job") -> "JobState":
+        """A REST job object or a webhook's `workflow_job`, every field type-checked (MalformedRun names one)."""
+        fields = Fields(job, path)
+        return cls(
+            repo_id=repo_id,
+            run_id=fields.int("run_id", required=True),
+            job_id=fields.int("id", required=True),
+            run_attempt=fields.int("run_attempt") or 1,
+            name=fields.str("name", required=True),
+            status=fields.str("status", required=True),
+            conclusion=fields.str("conclusion"),
+            started_at=fields.time("started_at"),
+            completed_at=fields.time("completed_at"),
+            html_url=fields.str("html_url"),
+            runner_name=fields.str("runner_name"),
+            labels=fields.strs("labels"),
+            steps=tuple(_step(step) for step in fields.objs("steps")),
+        )
+
+
+def _step(step: Fields) -> dict:
+    """One step, checked: its timestamps are kept as GitHub wrote them, once known to parse."""
+    for name in ("started_at", "completed_at"):
+        step.time(name)
+    return {
+        "number": step.int("number", required=True),
+        "name": step.str("name", required=True),
+        "status": step.str("status", required=True),
+        "conclusion": step.str("conclusion"),
+        "started_at": step.str("started_at"),
+        "completed_at": step.str("completed_at"),
+    }
 
 
 def job_item(state: JobState) -> WorkflowJob:

@@ -7,14 +7,17 @@ with the user's own token, so GitHub itself decides whether this user may re-run
 import base64
 import binascii
 import json
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.http import Http404
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from accounts.models import UserRecord
 from accounts.tokens import user_access_token
 from dashboard import github
+from dashboard.models import GitHubState
 from runs.backfill import repo_backfill, run_fetch, run_jobs_fetch
 from runs.board import ANY_BRANCH, FAILURE_CONCLUSIONS, QUEUED_STATUSES, BoardFilters
 from runs.cache import summaries_read
@@ -75,6 +78,8 @@ def board_condition(filters: BoardFilters, default_branch: str):
     condition = None
     if filters.branch != ANY_BRANCH:
         condition = _and(condition, WorkflowRun.head_branch == (filters.branch or default_branch))
+        # A fork's branch is not this repository's branch, whatever its name.
+        condition = _and(condition, WorkflowRun.head_repository.does_not_exist())
     if filters.event:
         condition = _and(condition, WorkflowRun.event == filters.event)
     if filters.hide_pull_requests:
@@ -116,6 +121,51 @@ def runs_page(repo_id: str, condition, *, cursor: str | None, per_page: int) -> 
     return RunPage(runs, cursor_encode(results.last_evaluated_key))
 
 
+# A run not in the cache is looked up on GitHub. Misses are remembered, and each user may look up only so many
+# unknown runs per window: guessing ids then costs little, and only the guesser's own GitHub budget.
+MISS_MEMORY = timedelta(minutes=10)
+LOOKUPS_PER_WINDOW = 30
+LOOKUP_WINDOW_SECONDS = 600
+
+
+class LookupsExhausted(github.RateLimited):
+    """The user looked up too many runs the dashboard did not know, in this window."""
+
+    reason = "Too many runs the dashboard does not know were looked up; try again later"
+
+
+def _miss_key(full_name: str, run_id: int) -> str:
+    return f"run-miss#{full_name}#{run_id}"
+
+
+def _miss_remembered(full_name: str, run_id: int) -> bool:
+    try:
+        miss = GitHubState.get(_miss_key(full_name, run_id))
+    except DoesNotExist:
+        return False
+    return miss.expires_at is not None and miss.expires_at > datetime.now(UTC)
+
+
+def _miss_remember(full_name: str, run_id: int) -> None:
+    now = datetime.now(UTC)
+    GitHubState(key=_miss_key(full_name, run_id), updated_at=now, expires_at=now + MISS_MEMORY).save()
+
+
+def _lookup_count(user_id: int) -> None:
+    """Count one lookup against the user's window, in one conditional update; LookupsExhausted past the bound."""
+    window = int(time.time()) // LOOKUP_WINDOW_SECONDS
+    ends = datetime.fromtimestamp((window + 1) * LOOKUP_WINDOW_SECONDS, UTC)
+    try:
+        GitHubState(key=f"run-lookups#{user_id}#{window}").update(
+            actions=[GitHubState.tally.add(1), GitHubState.expires_at.set(ends)],
+            condition=GitHubState.tally.does_not_exist() | (GitHubState.tally < LOOKUPS_PER_WINDOW),
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise LookupsExhausted("run lookups exhausted", status=429, retry_at=ends) from None
+
+
 def run_of(record: UserRecord, full_name: str, run_id: int) -> WorkflowRun:
     """A run of a repository the user may see, from the cache, else read once from GitHub (404 if none)."""
     access = repo_access(record, full_name)
@@ -123,10 +173,14 @@ def run_of(record: UserRecord, full_name: str, run_id: int) -> WorkflowRun:
         return WorkflowRun.get(access.full_name, run_id)
     except DoesNotExist:
         pass
+    if _miss_remembered(access.full_name, run_id):
+        raise Http404("No such run.")
+    _lookup_count(record.user_id)
     try:
-        run_fetch(access, run_id)
+        run_fetch(access, run_id, token=user_access_token(record.user_id), identity=f"user:{record.user_id}")
         return WorkflowRun.get(access.full_name, run_id)
     except (github.NotFound, DoesNotExist):
+        _miss_remember(access.full_name, run_id)
         raise Http404("No such run.") from None
 
 

@@ -19,6 +19,15 @@ from dashboard.dynamo import TableMeta, TableModel, table
 RETENTION = timedelta(days=30)
 
 
+def on_default_branch(head_branch: str | None, default_branch: str | None, head_repository: str | None) -> bool:
+    """A run counts for the default branch only when its head is that branch of the repository itself.
+
+    A fork's pull request from a branch named like ours carries `head_repository` (the fork): on a public
+    repository anyone could otherwise turn the board and the CCTray feed red or green.
+    """
+    return default_branch is not None and head_branch == default_branch and head_repository is None
+
+
 class ActiveRunsIndex(GlobalSecondaryIndex):
     """Unfinished runs by status and last update, for reconciliation.
 
@@ -53,6 +62,8 @@ class WorkflowRun(TableModel):
     # The merge order of this state (attempt, status rank, updated_at): only a later state replaces it.
     order = UnicodeAttribute(null=True, attr_name="ord")
     head_branch = UnicodeAttribute(null=True, attr_name="headBranch")
+    # Set only when the run's head is another repository (a fork's pull request): its branch is not ours.
+    head_repository = UnicodeAttribute(null=True, attr_name="headRepo")
     default_branch = UnicodeAttribute(null=True, attr_name="defaultBranch")
     head_sha = UnicodeAttribute(null=True, attr_name="headSha")
     commit_message = UnicodeAttribute(null=True, attr_name="commitMessage")
@@ -73,6 +84,11 @@ class WorkflowRun(TableModel):
     expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")
 
     active = ActiveRunsIndex()
+
+    @property
+    def on_default_branch(self) -> bool:
+        """Whether this run stands for the repository's default branch (never a fork's branch of that name)."""
+        return on_default_branch(self.head_branch, self.default_branch, self.head_repository)
 
 
 class Step(MapAttribute):

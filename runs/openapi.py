@@ -67,7 +67,15 @@ SCHEMAS = {
             "status": {"type": "string"},
             "conclusion": NULLABLE_STRING,
             "head_branch": NULLABLE_STRING,
+            "head_repository": {
+                **NULLABLE_STRING,
+                "description": "The head repository when it is not this one (a fork's pull request), else null.",
+            },
             "default_branch": NULLABLE_STRING,
+            "on_default_branch": {
+                "type": "boolean",
+                "description": "The run is of this repository's default branch (never true for a fork's branch).",
+            },
             "head_sha": NULLABLE_STRING,
             "commit_message": NULLABLE_STRING,
             "event": NULLABLE_STRING,

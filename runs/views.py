@@ -38,9 +38,7 @@ def api_view(view):
         except Http404:
             return JsonResponse({"error": "Not found."}, status=404)
         except github.RateLimited as limited:
-            response = JsonResponse(
-                {"error": f"GitHub's rate limit is reached until {limited.retry_at.isoformat()}."}, status=429
-            )
+            response = JsonResponse({"error": f"{limited.reason} until {limited.retry_at.isoformat()}."}, status=429)
             response["Retry-After"] = str(max(1, int((limited.retry_at - datetime.now(UTC)).total_seconds())))
             return response
         except (github.GitHubUnavailable, github.AppCredentialsRejected):

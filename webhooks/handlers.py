@@ -2,7 +2,8 @@
 
 Run and job events go through the run cache's merge rule, in one transaction with the delivery record and the
 browser event; installation events make every kept visibility stale; a revoked authorization ends the user's
-sessions. Events and actions not in the table are answered and ignored.
+sessions. Every handler records the delivery only together with, or after, its effect, so a delivery whose effect
+failed is applied again when redelivered. Events and actions not in the table are answered and ignored.
 """
 
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import PutError
 
 from accounts.flows import user_revoke
+from dashboard.shapes import Fields
 from runs.cache import DuplicateDelivery, JobState, RunState, job_record, run_record, summary_record
 from runs.visibility import visibility_invalidate
 from webhooks.models import WebhookDelivery
@@ -29,6 +31,15 @@ def delivery_record(delivery: Delivery, state: str) -> WebhookDelivery:
     )
 
 
+def seen(delivery: Delivery) -> bool:
+    """Whether the delivery was recorded before (a consistent read, so a record just written is seen)."""
+    try:
+        WebhookDelivery.get(delivery.delivery_id, consistent_read=True, attributes_to_get=["deliveryId"])
+    except WebhookDelivery.DoesNotExist:
+        return False
+    return True
+
+
 def remember(delivery: Delivery, state: str) -> bool:
     """Record the delivery; False if it was recorded before (a redelivery or a duplicate)."""
     try:
@@ -40,9 +51,9 @@ def remember(delivery: Delivery, state: str) -> bool:
     return True
 
 
-def _installation_id(payload: dict) -> int | None:
-    installation = payload.get("installation") or {}
-    return installation.get("id")
+def _installation_id(payload: Fields) -> int | None:
+    installation = payload.obj("installation")
+    return installation.int("id") if installation else None
 
 
 def _applied_or_stale(delivery: Delivery, record: Callable[[WebhookDelivery], bool]) -> str:
@@ -56,11 +67,14 @@ def _applied_or_stale(delivery: Delivery, record: Callable[[WebhookDelivery], bo
 
 
 def workflow_run(delivery: Delivery) -> str:
-    payload = delivery.payload
-    run = payload["workflow_run"]
+    payload = Fields(delivery.payload, "")
+    workflow = payload.obj("workflow")
     # The run's own `repository` is the short form; the event's carries the default branch.
-    run = {**run, "repository": {**run.get("repository", {}), **payload.get("repository", {})}}
-    state = RunState.from_github(run, workflow_name=(payload.get("workflow") or {}).get("name"))
+    state = RunState.from_github(
+        payload.obj("workflow_run", required=True).data,
+        workflow_name=workflow.str("name") if workflow else None,
+        repository=payload.obj("repository", required=True).data,
+    )
     installation_id = _installation_id(payload)
     outcome = _applied_or_stale(
         delivery, lambda seen: run_record(state, installation_id=installation_id, delivery=seen)
@@ -74,25 +88,34 @@ def workflow_run(delivery: Delivery) -> str:
 
 
 def workflow_job(delivery: Delivery) -> str:
-    payload = delivery.payload
-    state = JobState.from_github(payload["workflow_job"], repo_id=payload["repository"]["full_name"])
+    payload = Fields(delivery.payload, "")
+    repo_id = payload.obj("repository", required=True).str("full_name", required=True)
+    state = JobState.from_github(payload.obj("workflow_job", required=True).data, repo_id=repo_id)
     return _applied_or_stale(delivery, lambda seen: job_record(state, delivery=seen))
+
+
+def _act_then_remember(delivery: Delivery, act: Callable[[], object]) -> str:
+    """Apply an idempotent effect, then record the delivery.
+
+    In this order, a failure of the effect (throttled, timed out: answered 5xx) leaves the delivery unrecorded,
+    so GitHub's redelivery, or reconciliation's, applies it. Recorded first, the redelivery would be answered
+    "duplicate" and a removal or a revocation would never happen. Two copies racing may both act: harmless.
+    """
+    if seen(delivery):
+        return DUPLICATE
+    act()
+    return APPLIED if remember(delivery, APPLIED) else DUPLICATE
 
 
 def installation_changed(delivery: Delivery) -> str:
     """Repositories were added to or removed from what the App can see: every kept visibility is stale now."""
-    if not remember(delivery, APPLIED):
-        return DUPLICATE
-    visibility_invalidate()
-    return APPLIED
+    return _act_then_remember(delivery, visibility_invalidate)
 
 
 def authorization_revoked(delivery: Delivery) -> str:
     """The user revoked the App's authorization: their sessions end and their tokens are forgotten."""
-    if not remember(delivery, APPLIED):
-        return DUPLICATE
-    user_revoke(int(delivery.payload["sender"]["id"]))
-    return APPLIED
+    user_id = Fields(delivery.payload, "").obj("sender", required=True).int("id", required=True)
+    return _act_then_remember(delivery, lambda: user_revoke(user_id))
 
 
 def ping(delivery: Delivery) -> str:

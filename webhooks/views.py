@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from dashboard import metrics
-from runs.cache import MalformedRun
+from dashboard.shapes import Malformed
 from webhooks.handlers import APPLIED, IGNORED, handle
 from webhooks.verify import MAX_BODY_BYTES, Refused, verified_delivery
 
@@ -89,7 +89,12 @@ def github_webhook(request):
             "webhook %s %s: still working after %.0f s", delivery.event, delivery.delivery_id, BUDGET_SECONDS
         )
         return JsonResponse({"delivery": delivery.delivery_id, "outcome": "accepted"}, status=202)
-    except (MalformedRun, KeyError, TypeError, ValueError) as error:
+    except Malformed as malformed:
+        # The field's name only, never its value: payloads are not logged.
+        logger.info("webhook %s %s: unexpected payload: %s", delivery.event, delivery.delivery_id, malformed)
+        metrics.emit({"WebhookFailed": 1}, event=delivery.event, reason="unexpected payload")
+        return JsonResponse({"error": f"The payload does not have the shape of this event: {malformed}."}, status=400)
+    except (KeyError, TypeError, ValueError) as error:
         logger.info("webhook %s %s: unexpected payload: %s", delivery.event, delivery.delivery_id, type(error).__name__)
         metrics.emit({"WebhookFailed": 1}, event=delivery.event, reason="unexpected payload")
         return JsonResponse({"error": "The payload does not have the shape of this event."}, status=400)

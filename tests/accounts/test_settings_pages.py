@@ -3,6 +3,8 @@
 import json
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.test import Client
@@ -207,3 +209,41 @@ def test_it_keeps_settings_across_a_restart_of_the_app(alice, settings):
     )
 
     assert result.stdout.strip().splitlines()[-1] == "dark ['acme/api']"
+
+
+def _browser_like(signed_in: Client) -> Client:
+    """Another test client with the same session cookie: the same user in a second tab."""
+    other = Client()
+    other.cookies = signed_in.cookies
+    return other
+
+
+def test_it_keeps_every_field_of_json_updates_made_at_the_same_time(alice):
+    """Three PATCHes of different settings racing: each changes its own field and none undoes another's."""
+    changes = [{"theme": "dark"}, {"auto_refresh": False}, {"notifications": {"enabled": True}}]
+    for trial in range(5):
+        _put(alice, {"theme": "light", "auto_refresh": True, "notifications": {"enabled": False}})
+        tabs = [_browser_like(alice) for _ in changes]
+        start = threading.Barrier(len(changes))
+
+        def send(tab, body, start=start):
+            start.wait()
+            return _put(tab, body).status_code
+
+        with ThreadPoolExecutor(len(changes)) as pool:
+            assert list(pool.map(send, tabs, changes)) == [200, 200, 200]
+
+        body = alice.get("/api/settings").json()
+        assert (body["theme"], body["auto_refresh"], body["notifications"]["enabled"]) == ("dark", False, True), trial
+
+
+def test_it_refuses_a_repository_listed_twice_and_changes_nothing(alice):
+    _put(alice, {"selected_repos": ["acme/api"], "pinned_repos": ["acme/api"]})
+
+    response = _put(alice, {"selected_repos": ["acme/api", "acme/storefront", "acme/api"]})
+
+    assert response.status_code == 400
+    assert "listed more than once: acme/api" in response.json()["errors"]["selected_repos"][0]
+    assert _put(alice, {"pinned_repos": ["acme/api", "acme/api"]}).status_code == 400
+    assert UserSettings.get(1001).selected_repos == ["acme/api"]
+    assert UserSettings.get(1001).pinned_repos == ["acme/api"]

@@ -1,19 +1,26 @@
 """The overview's feeds: JSON and CCTray XML, by session or by feed link, listing only what the user may see."""
 
+import json
 import re
 from datetime import datetime
 from urllib.parse import urlsplit
+from xml.dom import minidom
 from xml.etree import ElementTree
 
 import pytest
 from django.test import Client
 
+from accounts.models import UserRecord
+from tests.plugins.github import sign_in
 from tests.runs.conftest import settle
 
 # CCTray's documented structure (https://cctray.org/v1/): required attributes and their allowed values.
 ACTIVITIES = {"Sleeping", "Building", "CheckingModifications"}
 STATUSES = {"Pending", "Success", "Failure", "Exception", "Unknown"}
 REQUIRED = {"name", "activity", "lastBuildStatus", "lastBuildLabel", "lastBuildTime", "webUrl"}
+# What XML 1.0 does not allow in a document (https://www.w3.org/TR/xml/#charsets), and a name from GitHub can hold:
+# C0 controls but tab, newline and carriage return, the two non-characters U+FFFE and U+FFFF, and lone surrogates.
+NOT_XML = [chr(code) for code in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF, 0xD800, 0xDFFF)]
 
 
 def cctray_projects(body: bytes) -> dict[str, dict]:
@@ -109,3 +116,36 @@ def test_feed_links_can_be_turned_off(alice, runs):
     token = re.search(r"token=([^<]+)<", alice.post("/settings/feed-token").content.decode()).group(1)
     alice.post("/settings/feed-token", {"revoke": "1"})
     assert Client().get(f"/cctray.xml?token={token}").status_code == 401
+
+
+def test_a_sign_in_at_the_moment_feed_links_are_turned_off_keeps_them_off(alice, runs, monkeypatch):
+    """Sign-in writes only what it owns: feed links turned off while it runs stay off."""
+    from accounts import flows
+
+    token = re.search(r"token=([^<]+)<", alice.post("/settings/feed-token").content.decode()).group(1)
+    seal = flows.tokens_seal
+
+    def turned_off_meanwhile(record, grant):
+        alice.post("/settings/feed-token", {"revoke": "1"})  # another tab, between sign-in's read and write
+        seal(record, grant)
+
+    monkeypatch.setattr(flows, "tokens_seal", turned_off_meanwhile)
+    sign_in(Client(), "alice")
+
+    assert Client().get(f"/cctray.xml?token={token}").status_code == 401
+    assert UserRecord.get(1001).feed_token_hash is None
+
+
+def test_the_feeds_stay_well_formed_whatever_names_hold(alice, runs, store_run):
+    for index, character in enumerate(NOT_XML):
+        name, title = f"Deploy {index} {character}", f"Fix {character}"
+        store_run("acme/api", 900 + index, workflow_id=900 + index, name=name, display_title=title)
+    store_run("acme/api", 999, workflow_id=999, name="Lint", head_branch="".join(NOT_XML))
+    deploys = {f"acme/api :: Deploy {index} \ufffd" for index in range(len(NOT_XML))}
+
+    for query, shown in (("", deploys), ("?branch=*", {"acme/api :: Lint"})):
+        body = alice.get(f"/cctray.xml{query}").content
+        minidom.parseString(body)  # noqa: S318 (our own response, not untrusted input)
+        assert {"acme/payroll :: CI"} | shown <= set(cctray_projects(body))
+        repos = json.loads(alice.get(f"/overview.json{query}").content)["repos"]
+        assert {"acme/api", "acme/payroll"} <= {repo["full_name"] for repo in repos}

@@ -1,11 +1,14 @@
 """DynamoDB throttling a share of calls: failed work is answered as failed, and redone, so nothing is lost."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from django.test import Client
 
+from accounts.models import SessionRecord, UserRecord
 from runs.models import WorkflowRun
 from runs.reconcile import reconcile
+from runs.visibility import visibility_epoch
 from tests.plugins.github import sign_in
 from tests.resilience.conftest import assert_sees_only_their_own, json_of, signed_in
 from tests.runs.conftest import settle
@@ -142,3 +145,38 @@ def test_reconciliation_that_could_not_store_a_run_repairs_it_on_its_next_pass(a
     assert (healed.runs_repaired, healed.runs_failed) == (1, 0)
     stored = WorkflowRun.get("acme/api", run.id)
     assert (stored.status, stored.conclusion, stored.active_status) == ("completed", "success", None)
+
+
+def _redelivered(sim):
+    """Reconciliation redelivers what failed; the outcomes the app gave the redeliveries."""
+    reconcile(older_than=ONLY_DELIVERIES, now=_sim_now(sim))
+    sim.advance(0)
+    return [json.loads(delivery.response_body)["outcome"] for delivery in sim.deliveries() if delivery.redelivery]
+
+
+def test_an_installation_change_whose_effect_was_throttled_is_applied_when_redelivered(hooked, dynamodb_throttling):
+    before = visibility_epoch()
+    dynamodb_throttling.set(1.0, operations={"UpdateItem"})  # the delivery could be recorded; its effect cannot
+
+    hooked.change_installation(70001, "remove-repos", repos=["acme/api"])
+    dynamodb_throttling.set(0.0)
+
+    assert [delivery.status_code for delivery in hooked.deliveries()][-1] == 503
+    assert visibility_epoch() == before
+    assert _redelivered(hooked) == ["applied"]
+    assert visibility_epoch() == before + 1
+
+
+def test_a_revocation_whose_effect_was_throttled_is_applied_when_redelivered(hooked, alice, dynamodb_throttling):
+    alice.raise_request_exception = False
+    dynamodb_throttling.set(1.0, operations={"UpdateItem"})  # the user's tokens cannot be forgotten for now
+
+    hooked.revoke("alice")
+    dynamodb_throttling.set(0.0)
+
+    assert [delivery.status_code for delivery in hooked.deliveries()][-1] == 503
+    assert UserRecord.get(1001).token_ciphertext is not None
+    assert _redelivered(hooked) == ["applied"]
+    assert UserRecord.get(1001).token_ciphertext is None
+    assert not list(SessionRecord.scan())
+    assert alice.get("/api/repos").status_code == 401

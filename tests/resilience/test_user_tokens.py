@@ -1,5 +1,6 @@
 """Users' GitHub tokens expiring or revoked mid-session: refreshed before use, or access ended, for that user only."""
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -62,3 +63,23 @@ def test_a_token_github_stopped_accepting_ends_that_users_access_everywhere_and_
     assert unaffected.status_code == 200
     assert {repo["full_name"] for repo in unaffected.json()["repos"]} == VISIBLE["bob"]
     assert unaffected.json()["stale"] is False
+
+
+def test_a_feed_link_whose_owner_github_stopped_accepting_is_refused_and_asks_github_once(dynamodb, github_sim):
+    """Revoked at GitHub with no webhook (or a refresh refused): the feed link ends, as a signed-in session would."""
+    alice = signed_in("alice")
+    token = re.search(r"token=([^<]+)<", alice.post("/settings/feed-token").content.decode()).group(1)
+    monitor = Client()
+    assert monitor.get("/cctray.xml", {"token": token}).status_code == 200
+    github_sim.revoke("alice")  # its webhook never reaches the app
+    _age_visibility(USER_IDS["alice"])
+    github_sim.reset_counters()
+
+    polls = [monitor.get(path, {"token": token}) for path in ("/cctray.xml", "/overview.json") * 3]
+
+    assert [poll.status_code for poll in polls] == [401] * 6
+    assert polls[0].content == Client().get("/cctray.xml", {"token": "1001.wrong"}).content
+    assert polls[1].json() == Client().get("/overview.json", {"token": "1001.wrong"}).json()
+    assert sum(github_sim.request_counts()["by_identity"].get("alice", {}).values()) <= 1
+    assert UserRecord.get(USER_IDS["alice"]).token_ciphertext is None
+    assert [record for record in SessionRecord.scan() if record.user_id == USER_IDS["alice"]] == []

@@ -5,6 +5,7 @@ import json
 import jsonschema
 import pytest
 
+from runs.history import LOOKUPS_PER_WINDOW
 from runs.models import WorkflowRun
 from runs.openapi import SPEC
 from tests.runs.conftest import settle
@@ -379,3 +380,43 @@ def test_it_shows_only_default_branch_runs_as_a_workflows_latest(alice, github_s
 )
 def test_it_answers_404_for_a_cursor_that_is_not_this_repositorys(alice, github_sim, cursor):
     assert alice.get("/api/repos/acme/api", {"cursor": cursor}).status_code == 404
+
+
+def test_guessed_run_ids_cost_the_installation_nothing_and_each_guess_at_most_once(bob, github_sim):
+    """A read-only user guessing run ids spends only their own GitHub budget, a bounded number of times."""
+    bob.get("/api/repos")
+    github_sim.reset_counters()
+    guesses = [9_000_000 + n for n in range(60)]
+
+    answers = [bob.get(f"/api/repos/acme/api/runs/{run_id}") for run_id in guesses]
+    again = bob.get(f"/api/repos/acme/api/runs/{guesses[0]}")
+
+    counts = github_sim.request_counts()["by_identity"]
+    assert not any(identity.startswith("installation:") for identity in counts), counts
+    assert sum(counts["bob"].values()) == LOOKUPS_PER_WINDOW  # one per guess, until the bound
+    assert {answer.status_code for answer in answers[:LOOKUPS_PER_WINDOW]} == {404}
+    assert {answer.status_code for answer in answers[LOOKUPS_PER_WINDOW:]} == {429}
+    limited = answers[-1]
+    assert "looked up" in limited.json()["error"]
+    assert int(limited["Retry-After"]) > 0
+    assert again.status_code == 404  # a miss is remembered: asked again, GitHub is not
+    assert github_sim.request_counts()["by_identity"] == counts
+
+
+def test_a_run_the_dashboard_does_not_know_yet_is_read_with_the_users_own_token(alice, github_sim):
+    alice.get("/api/repos")  # backfilled before the run exists
+    run = github_sim.trigger("acme/api", "ci", outcome="success")
+    github_sim.reset_counters()
+
+    assert alice.get(f"/api/repos/acme/api/runs/{run.id}").json()["run"]["id"] == run.id
+    # The run itself is read with alice's token (its jobs, once, with the installation's, as for every run).
+    assert sum(github_sim.request_counts()["by_identity"]["alice"].values()) == 1
+
+
+@pytest.mark.parametrize("run_id", ["9" * 39, "1" + "0" * 59, "9223372036854775808", "0"])
+@pytest.mark.parametrize(
+    "template", ["/api/repos/acme/api/runs/{}", "/repos/acme/api/runs/{}", "/api/repos/acme/api/runs/{}/rerun"]
+)
+def test_it_answers_404_for_a_run_id_outside_githubs_range(alice, github_sim, run_id, template):
+    method = alice.post if template.endswith("rerun") else alice.get
+    assert method(template.format(run_id)).status_code == 404

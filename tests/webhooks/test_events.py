@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import SessionRecord, UserRecord
-from accounts.sessions import SessionStore
+from accounts.sessions import SessionStore, session_key_hash
 from realtime.models import Event
 from realtime.publish import change_published
 from runs.visibility import visibility_epoch
@@ -140,7 +140,7 @@ def test_it_ends_the_users_sessions_when_the_authorization_is_revoked(deliver, d
         deliver("github_app_authorization", shared_payload("github_app_authorization.revoked.json")).status_code == 200
     )
 
-    assert not SessionRecord.count(session.session_key)
+    assert not SessionRecord.count(session_key_hash(session.session_key))
 
 
 def test_it_answers_ping(deliver, dynamodb):
@@ -189,3 +189,38 @@ def test_it_applies_fifty_simultaneous_copies_of_a_delivery_once(deliver, viewer
     assert len(published) == 1
     assert len(_events()) == 1
     assert WebhookDelivery.count() == 1
+
+
+def _run_delivery(*, run_id, conclusion, fork=None, event="push"):
+    """GitHub's own completed `workflow_run`, as a run of the default branch, or of a fork's branch of that name."""
+    payload = json.loads(shared_payload("workflow_run.completed.json"))
+    run = payload["workflow_run"]
+    run.update(id=run_id, run_number=run_id, conclusion=conclusion, event=event, head_branch="main")
+    payload["repository"]["default_branch"] = "main"  # as the viewer's kept visibility has it
+    if fork:
+        run["head_repository"] = {**run["head_repository"], "full_name": fork, "fork": True}
+    return payload
+
+
+def test_it_leaves_the_default_branch_status_alone_for_a_forks_pull_request_from_a_branch_so_named(deliver, viewer):
+    from xml.etree import ElementTree
+
+    deliver("workflow_run", _run_delivery(run_id=1001, conclusion="success"))
+    forked = _run_delivery(run_id=1002, conclusion="failure", fork="mallory/octo-repo", event="pull_request")
+    assert deliver("workflow_run", forked).json()["outcome"] == "applied"
+
+    overview = viewer.get("/overview.json").json()
+    (repo,) = [repo for repo in overview["repos"] if repo["full_name"] == "octo-org/octo-repo"]
+    assert [(run["run_id"], run["state"]) for run in repo["latest"]] == [(1001, "success")]
+    assert 1002 not in [run["run_id"] for run in repo["history"]]
+    projects = ElementTree.fromstring(viewer.get("/cctray.xml").content)  # noqa: S314 (our own feed)
+    statuses = {project.get("lastBuildStatus") for project in projects if "octo-org/octo-repo" in project.get("name")}
+    assert statuses == {"Success"}
+    # The repository page shows the fork's run under every branch, not under `main`; the API says whose it is.
+    assert "/runs/1002" not in viewer.get("/repos/octo-org/octo-repo", {"branch": "main"}).content.decode()
+    assert "/runs/1002" in viewer.get("/repos/octo-org/octo-repo", {"branch": "*"}).content.decode()
+    runs = viewer.get("/api/repos/octo-org/octo-repo").json()["runs"]
+    assert [(run["id"], run["on_default_branch"], run["head_repository"]) for run in runs] == [
+        (1002, False, "mallory/octo-repo"),
+        (1001, True, None),
+    ]

@@ -135,7 +135,7 @@
     const failed = FAILING.has(event.conclusion);
     lastCategory.set(key, failed ? "failure" : event.conclusion === "success" ? "success" : "neutral");
     if (rules.pinned_only && settings.pinned_repos.indexOf(event.repo) < 0) return;
-    if (rules.default_branch_only && event.head_branch !== event.default_branch) return;
+    if (rules.default_branch_only && !event.on_default_branch) return;
     let title = null;
     if (failed && rules.on_failure) title = "Failed: " + event.repo + " · " + event.workflow_name;
     else if (event.conclusion === "success" && before === "failure" && rules.on_recovery) {
