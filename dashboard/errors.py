@@ -12,6 +12,7 @@ import sys
 from botocore.exceptions import BotoCoreError, ClientError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.views.defaults import page_not_found
 from pynamodb.exceptions import PynamoDBException
 
 RETRY_AFTER_SECONDS = 30
@@ -47,3 +48,10 @@ def server_error(request) -> HttpResponse:
     if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def not_found(request, exception) -> HttpResponse:
+    """A URL no route matches (a run id outside GitHub's range, say): JSON under /api/, as the API's own 404s."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "Not found."}, status=404)
+    return page_not_found(request, exception)

@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("realtime.urls")),
 ]
 
+handler404 = "dashboard.errors.not_found"
 handler500 = "dashboard.errors.server_error"

@@ -145,7 +145,9 @@ def _json(schema: dict, description: str = "OK") -> dict:
 ERRORS = {
     "401": _json(_ref("Error"), "Not signed in"),
     "404": _json(_ref("Error"), "No such repository or run, or one you may not see"),
-    "429": _json(_ref("Error"), "GitHub's rate limit is reached; see Retry-After"),
+    "429": _json(
+        _ref("Error"), "GitHub's rate limit is reached, or too many runs unknown to the dashboard were looked up"
+    ),
     "502": _json(_ref("Error"), "GitHub is not answering"),
     "503": _json(_ref("Error"), "The dashboard's storage is not answering; try again after Retry-After"),
 }
@@ -156,7 +158,13 @@ REPO_PARAMETERS = [
     {"name": "owner", "in": "path", "required": True, "schema": NAME},
     {"name": "repo", "in": "path", "required": True, "schema": NAME},
 ]
-RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+# GitHub's ids are positive 64-bit integers; any other id is a 404 (dashboard/converters.py).
+RUN_ID = {
+    "name": "run_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+}
 RUN_PARAMETERS = [*REPO_PARAMETERS, RUN_ID]
 CSRF = [{"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"}}]
 

@@ -419,4 +419,7 @@ def test_a_run_the_dashboard_does_not_know_yet_is_read_with_the_users_own_token(
 )
 def test_it_answers_404_for_a_run_id_outside_githubs_range(alice, github_sim, run_id, template):
     method = alice.post if template.endswith("rerun") else alice.get
-    assert method(template.format(run_id)).status_code == 404
+    response = method(template.format(run_id))
+    assert response.status_code == 404
+    if template.startswith("/api/"):
+        assert response.json() == {"error": "Not found."}  # JSON, as the OpenAPI description has it
