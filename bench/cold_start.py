@@ -77,7 +77,9 @@ def unpack(zip_path: Path, target: Path, *, keep_bytecode: bool = True) -> Path:
     return target
 
 
-def serve_healthz(directory: Path, environment: dict[str, str], *, host: str | None = None) -> dict:
+def serve_healthz(
+    directory: Path, environment: dict[str, str], *, host: str | None = None, python: str = sys.executable
+) -> dict:
     """Start a fresh process as Lambda would and serve GET /healthz from the unpacked package in `directory`.
 
     The request is for `host` (by default the stage's own). Returns the answer's status and body, and the
@@ -85,7 +87,7 @@ def serve_healthz(directory: Path, environment: dict[str, str], *, host: str | N
     """
     host = host or environment["DJANGO_ALLOWED_HOSTS"].split(",")[0]
     result = subprocess.run(
-        [sys.executable, "-I", "-S", "-B", "-c", SCRIPT, str(directory), host],
+        [python, "-I", "-S", "-B", "-c", SCRIPT, str(directory), host],
         capture_output=True,
         text=True,
         timeout=120,
@@ -110,7 +112,7 @@ def _cold_starts(directory: Path, environment: dict[str, str]) -> list[float]:
 
 
 def run() -> list[Figure]:
-    zip_path = package.build("dev")
+    zip_path = package.build("dev", local=True)
     size_mb = zip_path.stat().st_size / 1e6
     port = dynamodb_local.free_port()
     endpoint = f"http://127.0.0.1:{port}"
@@ -144,7 +146,11 @@ def run() -> list[Figure]:
             f"(dev's configuration in the environment, as Lambda gives it) and serving GET /healthz against "
             f"DynamoDB Local, timed from spawn to the answer (a Lambda answers, then lives on, "
             f"so interpreter teardown is not counted). Without precompiled bytecode: {slow:.0f} ms "
-            f"({slow / fast:.1f}x). The SSM read of secrets (one call on AWS) is not included.",
+            f"({slow / fast:.1f}x). The SSM read of secrets (one call on AWS) is not included. This is the local "
+            f"build (`package.build(local=True)`: this machine's Python, 3.11, and its bytecode); the pipeline ships "
+            f"the runtime build ({package.lambda_runtime()}: its wheels for Lambda's platform, its bytecode compiled "
+            f"by a Python of that version in the build job). A runtime build made where no such Python is ships no "
+            f"bytecode: the figure without bytecode is what that costs.",
         ),
         Figure(
             key="lambda.cold_start_without_bytecode",

@@ -1,13 +1,18 @@
-"""Releases: build once, deploy the same bytes to dev and then prod, roll back to any earlier release.
+"""Releases: build once, deploy the same bytes to dev and then prod behind an alias, roll back in seconds.
 
     python -m devstack.release build                      # build/release/: the zips, static.zip, manifest.json
     python -m devstack.release publish --stage dev        # upload them to the stage's artifacts bucket
-    python -m devstack.release deploy --stage dev --sha S # static files, then zappa update of each function
+    python -m devstack.release deploy --stage dev --sha S # static files, each function's new version, checks, alias
+    python -m devstack.release rollback --stage dev       # the `live` alias back to the versions before (no build)
     python -m devstack.release invalidate --distribution ID
 
 A release is named by its commit. Its manifest lists each function's zip with its SHA-256, the static files,
 and the versions of what runs on Lambda. Deploying reads the manifest back from S3 and refuses a zip whose
-hash differs, so a deploy and a rollback are the same act: `deploy` of a given sha (docs/OPERATIONS.md).
+hash differs. Both APIs and the schedule invoke each function's `live` alias (infra/): a deploy creates or updates
+every function from its zip (`zappa deploy` the first time, so a first deploy cut short resumes), publishes a
+version of each, checks every new version by invoking it (GET /healthz and a page, a WebSocket connect, a
+reconciliation dry run), and only then moves `live` to the new versions, keeping the old ones as `previous`. A
+deploy that fails anywhere before that leaves every function serving the release it served before.
 """
 
 import argparse
@@ -23,11 +28,15 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from devstack import package
+from devstack import glibc, package
 
 ROOT = package.ROOT
 RELEASE = package.BUILD / "release"
-REGION = "eu-west-2"
+SETTINGS = json.loads((ROOT / "zappa_settings.json").read_text())
+# From the settings, never from the operator's shell (AWS_DEFAULT_REGION): every call and every Zappa command.
+REGION = SETTINGS["dev"]["aws_region"]
+PROJECT = SETTINGS["dev"]["project_name"]
+LIVE, PREVIOUS = "live", "previous"
 # Deployed in this order: the static files before the HTML that names them, the WebSocket function before the
 # app that posts to it; the HTML caches are invalidated last.
 ORDER = ("ws", "reconcile", "app")
@@ -81,15 +90,18 @@ def manifest(sha: str, directory: Path, *, static_files: int) -> dict:
     functions = {}
     for function in package.FUNCTIONS:
         path = directory / zip_name(function, sha)
+        needs = max(glibc.requirements(path).values(), default=())
         functions[function] = {
             "zip": path.name,
             "sha256": sha256(path),
             "bytes": path.stat().st_size,
             "zappa_stage": package.zappa_stage("{stage}", function),
+            "glibc": ".".join(str(part) for part in needs),
         }
     static = directory / "static.zip"
     return {
         "sha": sha,
+        "runtime": package.lambda_runtime(),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "functions": functions,
         "static": {"zip": static.name, "sha256": sha256(static), "files": static_files},
@@ -112,8 +124,11 @@ def _zip_static(source: Path, target: Path) -> int:
     return count
 
 
-def build(sha: str, *, directory: Path = RELEASE) -> dict:
-    """Every function's stage-neutral zip, the static files, and the manifest, in `directory`."""
+def build(sha: str, *, directory: Path = RELEASE, local: bool = False) -> dict:
+    """Every function's stage-neutral zip, the static files, and the manifest, in `directory`.
+
+    Built for the Lambda runtime; `local` builds for this machine's Python (the deploy rehearsal runs the code).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     static_manifest = package.collect_static()
     static_files = _zip_static(static_manifest.parent, directory / "static.zip")
@@ -123,18 +138,28 @@ def build(sha: str, *, directory: Path = RELEASE) -> dict:
             function=function,
             output=directory / zip_name(function, sha),
             static_manifest=static_manifest,
+            local=local,
         )
     release = manifest(sha, directory, static_files=static_files)
     (directory / "manifest.json").write_text(json.dumps(release, indent=2, sort_keys=True) + "\n")
     return release
 
 
-def _s3(client=None):
+def _client(service: str, client=None):
     if client is not None:
         return client
     import boto3
 
-    return boto3.client("s3", region_name=REGION)
+    return boto3.client(service, region_name=REGION)
+
+
+def _s3(client=None):
+    return _client("s3", client)
+
+
+def function_name(stage: str, function: str) -> str:
+    """The Lambda function Zappa names after the project and the stage: `actions-dashboard-dev-ws`."""
+    return f"{PROJECT}-{package.zappa_stage(stage, function).replace('_', '-')}"
 
 
 def publish(stage: str, *, directory: Path = RELEASE, s3=None) -> dict:
@@ -184,8 +209,9 @@ def static_upload(stage: str, release: dict, *, s3=None) -> int:
     body = s3.get_object(Bucket=source, Key=release_key(release["sha"], release["static"]["zip"]))["Body"].read()
     added = 0
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        hashed_names = _hashed(archive)
         for name in archive.namelist():
-            hashed = name.startswith("static/")
+            hashed = name in hashed_names
             if hashed and _exists(s3, target, name):
                 continue  # hashed names never change content
             content_type = _content_type(name)
@@ -200,6 +226,16 @@ def static_upload(stage: str, release: dict, *, s3=None) -> int:
     return added
 
 
+def _hashed(archive: zipfile.ZipFile) -> set[str]:
+    """The files whose names carry their content's hash, by collectstatic's manifest. collectstatic also writes
+    every file under its plain name, which changes content from release to release: those are revalidated."""
+    manifest_name = "static/staticfiles.json"
+    if manifest_name not in archive.namelist():
+        return set()
+    paths = json.loads(archive.read(manifest_name)).get("paths", {})
+    return {f"static/{name}" for name in paths.values()}
+
+
 def _exists(s3, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
@@ -212,32 +248,180 @@ def _content_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def zappa_commands(stage: str, release: dict, *, first: bool = False) -> list[list[str]]:
-    """The `zappa update` (or, the first time, `zappa deploy`) of each function, in ORDER, from S3."""
-    verb = "deploy" if first else "update"
-    bucket = artifacts_bucket(stage)
+def zappa_command(stage: str, function: str, release: dict, *, first: bool) -> list[str]:
+    """`zappa update` of one function from its zip in S3 (`zappa deploy` if the function does not exist yet)."""
+    zip_key = release_key(release["sha"], release["functions"][function]["zip"])
     return [
-        [verb, package.zappa_stage(stage, function), "--zip", f"s3://{bucket}/{release_key(release['sha'], entry)}"]
-        for function in ORDER
-        for entry in [release["functions"][function]["zip"]]
+        "deploy" if first else "update",
+        package.zappa_stage(stage, function),
+        "--zip",
+        f"s3://{artifacts_bucket(stage)}/{zip_key}",
     ]
 
 
 def _zappa(arguments: list[str]) -> None:
     venv = package.LAMBDA_VENV
-    env = {**os.environ, "VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "VIRTUAL_ENV": str(venv),
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "DASHBOARD_RELEASE_DEPLOY": "1",  # devstack/zappa_guard.py lets this run, and refuses Zappa by hand
+    }
     subprocess.run([str(venv / "bin" / "zappa"), *arguments], cwd=ROOT, env=env, check=True)
 
 
-def deploy(stage: str, sha: str, *, first: bool = False, s3=None, run=_zappa) -> dict:
-    """Deploy one published release to a stage: static files first, then each function, in ORDER."""
+def _function_exists(lambda_client, name: str) -> bool:
+    try:
+        lambda_client.get_function_configuration(FunctionName=name)
+    except lambda_client.exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
+def _publish(lambda_client, name: str) -> str:
+    """A version of the function's code and configuration as they are now (Zappa's own publish precedes its
+    configuration update, so it would carry the old runtime and environment)."""
+    lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
+    return lambda_client.publish_version(FunctionName=name)["Version"]
+
+
+def _http_event(path: str, host: str) -> dict:
+    """An API Gateway HTTP API (payload 2.0) GET, as the app's function receives one."""
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"host": host, "x-forwarded-proto": "https", "accept": "text/html"},
+        "requestContext": {
+            "http": {
+                "method": "GET",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "deploy",
+            },
+            "stage": "$default",
+        },
+        "isBase64Encoded": False,
+    }
+
+
+def _status(*statuses: int):
+    return lambda answer: isinstance(answer, dict) and answer.get("statusCode") in statuses
+
+
+def _dry_run_done(answer) -> bool:
+    return isinstance(answer, dict) and answer.get("dry_run") is True
+
+
+def checks(function: str, host: str) -> list[tuple[str, dict, object]]:
+    """What a new version of each function must answer before it takes traffic: (what, event, test of the answer)."""
+    if function == "app":
+        # A page as well as /healthz: a zip without the static manifest serves /healthz but no page.
+        return [
+            ("GET /healthz", _http_event("/healthz", host), _status(200)),
+            ("GET / (a page)", _http_event("/", host), _status(200)),
+        ]
+    if function == "ws":
+        # Without a session cookie $connect is refused: the handler ran and answered.
+        connect = {"requestContext": {"routeKey": "$connect", "connectionId": "deploy-check"}, "headers": {}}
+        return [("WebSocket $connect", connect, _status(401, 403))]
+    return [("reconciliation dry run", {"command": "runs.reconcile.scheduled", "dry_run": True}, _dry_run_done)]
+
+
+def check(lambda_client, stage: str, function: str, version: str) -> None:
+    """Invoke the new version with each of its checks; ReleaseError names the first that fails."""
+    name = function_name(stage, function)
+    host = SETTINGS[stage]["aws_environment_variables"]["DJANGO_ALLOWED_HOSTS"].split(",")[0]
+    for what, event, passes in checks(function, host):
+        reply = lambda_client.invoke(FunctionName=name, Qualifier=version, Payload=json.dumps(event).encode())
+        text = reply["Payload"].read().decode(errors="replace")
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            answer = text
+        if reply.get("FunctionError") or not passes(answer):
+            raise ReleaseError(f"{name} version {version}: {what} failed: {str(answer)[:500]}")
+        print(f"checked {name}:{version}: {what}", flush=True)
+
+
+def _alias_version(lambda_client, name: str, alias: str) -> str | None:
+    try:
+        return lambda_client.get_alias(FunctionName=name, Name=alias)["FunctionVersion"]
+    except lambda_client.exceptions.ResourceNotFoundException:
+        return None
+
+
+def _point(lambda_client, name: str, alias: str, version: str) -> None:
+    if _alias_version(lambda_client, name, alias) is None:
+        lambda_client.create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+    else:
+        lambda_client.update_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+
+
+def promote(lambda_client, stage: str, versions: dict[str, str]) -> None:
+    """Move every function's `live` alias to its new version, keeping the one before as `previous`."""
+    for function in ORDER:
+        name = function_name(stage, function)
+        before = _alias_version(lambda_client, name, LIVE)
+        if before is not None and before != versions[function]:
+            _point(lambda_client, name, PREVIOUS, before)
+        _point(lambda_client, name, LIVE, versions[function])
+        print(f"{name}: {LIVE} -> version {versions[function]} (was {before or 'none'})", flush=True)
+
+
+def rollback(stage: str, *, lambda_client=None) -> dict[str, str]:
+    """Every function's `live` alias back to its `previous` version: seconds, no build, no Zappa (break glass)."""
+    lambda_client = _client("lambda", lambda_client)
+    targets = {}
+    for function in ORDER:
+        name = function_name(stage, function)
+        previous = _alias_version(lambda_client, name, PREVIOUS)
+        if previous is None:
+            raise ReleaseError(f"{name} has no `{PREVIOUS}` version to go back to; deploy an earlier release instead")
+        targets[function] = previous
+    for function in ORDER:
+        name = function_name(stage, function)
+        current = _alias_version(lambda_client, name, LIVE)
+        _point(lambda_client, name, LIVE, targets[function])
+        _point(lambda_client, name, PREVIOUS, current)
+        print(f"{name}: {LIVE} -> version {targets[function]} (was {current})", flush=True)
+    return targets
+
+
+def runnable(release: dict, runtime: str) -> None:
+    """Refuse a release whose compiled extensions need a newer glibc than the runtime's (they die at import)."""
+    limit = glibc.RUNTIME_GLIBC[runtime]
+    for function, entry in release["functions"].items():
+        needs = tuple(int(part) for part in entry.get("glibc", "").split(".") if part)
+        if needs[:2] > limit:
+            raise ReleaseError(
+                f"release {release['sha']}: the {function} zip needs glibc {entry['glibc']}, and {runtime} has "
+                f"{'.'.join(map(str, limit))}: it would fail at every cold start (build it for the runtime)"
+            )
+
+
+def deploy(stage: str, sha: str, *, s3=None, lambda_client=None, run=_zappa) -> dict:
+    """Deploy one published release to a stage: static files, each function's new version, checks, then the alias."""
     release = fetch_manifest(stage, sha, s3=s3)
+    runnable(release, package.lambda_runtime())
+    lambda_client = _client("lambda", lambda_client)
     added = static_upload(stage, release, s3=s3)
     print(f"static files: {added} new in s3://{static_bucket(stage)}")
-    for command in zappa_commands(stage, release, first=first):
+    versions = {}
+    for function in ORDER:
+        name = function_name(stage, function)
+        command = zappa_command(stage, function, release, first=not _function_exists(lambda_client, name))
         print(f"zappa {' '.join(command)}", flush=True)
         run(command)
-    return release
+        versions[function] = _publish(lambda_client, name)
+    for function in ORDER:
+        check(lambda_client, stage, function, versions[function])
+    promote(lambda_client, stage, versions)
+    return {**release, "versions_deployed": versions}
 
 
 def invalidate(distribution: str, *, reference: str, cloudfront=None) -> str:
@@ -278,10 +462,12 @@ def main(argv: list[str] | None = None) -> int:
     built.add_argument("--sha", default=os.environ.get("GITHUB_SHA"))
     published = commands.add_parser("publish", help="upload build/release/ to the stage's artifacts bucket")
     published.add_argument("--stage", choices=["dev", "prod"], required=True)
+    published.add_argument("--directory", type=Path, default=RELEASE, help="where the built release is")
     deployed = commands.add_parser("deploy", help="deploy a published release (a rollback is a deploy of an older sha)")
     deployed.add_argument("--stage", choices=["dev", "prod"], required=True)
     deployed.add_argument("--sha", required=True)
-    deployed.add_argument("--first", action="store_true", help="create the functions (`zappa deploy`)")
+    rolled = commands.add_parser("rollback", help="move the `live` alias back to the versions before the last deploy")
+    rolled.add_argument("--stage", choices=["dev", "prod"], required=True)
     invalidated = commands.add_parser("invalidate", help="drop CloudFront's cached HTML")
     invalidated.add_argument("--distribution", required=True)
     invalidated.add_argument("--reference", default=datetime.now(UTC).isoformat())
@@ -300,10 +486,12 @@ def main(argv: list[str] | None = None) -> int:
             release = build(sha)
             print(json.dumps(release["functions"], indent=2))
         elif args.command == "publish":
-            release = publish(args.stage)
+            release = publish(args.stage, directory=args.directory)
             print(f"published {release['sha']} to s3://{artifacts_bucket(args.stage)}/releases/{release['sha']}/")
         elif args.command == "deploy":
-            deploy(args.stage, args.sha, first=args.first)
+            deploy(args.stage, args.sha)
+        elif args.command == "rollback":
+            rollback(args.stage)
         elif args.command == "invalidate":
             print(f"invalidation {invalidate(args.distribution, reference=args.reference)} of {HTML_PATHS}")
         else:

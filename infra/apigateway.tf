@@ -15,7 +15,7 @@ resource "aws_apigatewayv2_api" "app" {
 resource "aws_apigatewayv2_integration" "app" {
   api_id                 = aws_apigatewayv2_api.app.id
   integration_type       = "AWS_PROXY"
-  integration_uri        = local.function_arns.app
+  integration_uri        = local.live_arns.app
   credentials_arn        = aws_iam_role.apigateway_invoke.arn
   payload_format_version = "2.0"
   # API Gateway's limit; the webhook receiver answers within 8 seconds whatever happens (webhooks/views.py).
@@ -41,7 +41,7 @@ resource "aws_apigatewayv2_stage" "app" {
 
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.access["app"].arn
-    format          = local.access_log_format
+    format          = local.http_access_log_format
   }
 }
 
@@ -74,7 +74,7 @@ resource "aws_apigatewayv2_api" "ws" {
 resource "aws_apigatewayv2_integration" "ws" {
   api_id             = aws_apigatewayv2_api.ws.id
   integration_type   = "AWS_PROXY"
-  integration_uri    = local.function_arns.ws
+  integration_uri    = local.live_arns.ws
   integration_method = "POST"
   credentials_arn    = aws_iam_role.apigateway_invoke.arn
 }
@@ -113,13 +113,22 @@ resource "aws_apigatewayv2_stage" "ws" {
 
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.access["ws"].arn
-    format          = local.access_log_format
+    format          = local.websocket_access_log_format
   }
 }
 
 locals {
-  # Who, what and how it went; never headers, cookies or bodies.
-  access_log_format = jsonencode({
+  # Who, what and how it went; never headers, cookies or bodies. Each API type has its own context variables:
+  # an HTTP API refuses a format naming WebSocket-only ones ($context.connectionId, $context.eventType).
+  http_access_log_format = jsonencode({
+    requestId      = "$context.requestId"
+    routeKey       = "$context.routeKey"
+    status         = "$context.status"
+    latencyMs      = "$context.integrationLatency"
+    error          = "$context.error.message"
+    integrationErr = "$context.integrationErrorMessage"
+  })
+  websocket_access_log_format = jsonencode({
     requestId      = "$context.requestId"
     routeKey       = "$context.routeKey"
     status         = "$context.status"

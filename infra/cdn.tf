@@ -126,13 +126,15 @@ resource "aws_cloudfront_cache_policy" "immutable" {
   }
 }
 
-# HTML from S3: CloudFront asks the origin again on every use (S3 answers 304 when unchanged).
+# HTML from S3: CloudFront asks the origin again on every use (S3 answers 304 when unchanged), following the
+# objects' own `max-age=0, must-revalidate`. max_ttl is 1, not 0: with every TTL 0 caching is disabled, and
+# CloudFront then refuses a policy that puts Accept-Encoding in the key (no compression).
 resource "aws_cloudfront_cache_policy" "revalidate" {
   name        = "${local.name}-revalidate"
   comment     = "HTML: max-age=0, must-revalidate"
   min_ttl     = 0
   default_ttl = 0
-  max_ttl     = 0
+  max_ttl     = 1
 
   parameters_in_cache_key_and_forwarded_to_origin {
     enable_accept_encoding_brotli = true

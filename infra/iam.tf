@@ -236,15 +236,11 @@ data "aws_iam_policy_document" "apigateway_assume" {
   statement {
     actions = ["sts:AssumeRole"]
 
+    # No aws:SourceAccount condition: it is reported not to be set when API Gateway assumes an integration's
+    # credentials role, which would refuse every request (a 500). The role can only invoke this stage's aliases.
     principals {
       type        = "Service"
       identifiers = ["apigateway.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
     }
   }
 }
@@ -259,7 +255,7 @@ data "aws_iam_policy_document" "apigateway_invoke" {
   statement {
     sid       = "Invoke"
     actions   = ["lambda:InvokeFunction"]
-    resources = [local.function_arns.app, local.function_arns.ws]
+    resources = [local.live_arns.app, local.live_arns.ws]
   }
 }
 
@@ -311,6 +307,8 @@ resource "aws_iam_role_policy" "deploy" {
   policy = data.aws_iam_policy_document.deploy.json
 }
 
+# Exactly the actions the release script and the Zappa commands it runs call, as the deploy rehearsal records them
+# against a local AWS API (devstack/rehearsal.py, run by `make test`: a missing or an unused action fails it).
 data "aws_iam_policy_document" "deploy" {
   # Release zips and manifests: written once per release, read back to deploy or roll back.
   statement {
@@ -319,12 +317,7 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["${aws_s3_bucket.artifacts.arn}/releases/*"]
   }
 
-  statement {
-    sid       = "ListArtifacts"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.artifacts.arn, aws_s3_bucket.static.arn]
-  }
-
+  # The artifacts bucket is encrypted with this key: S3 asks it for each object written and read.
   statement {
     sid       = "ArtifactsKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -340,18 +333,20 @@ data "aws_iam_policy_document" "deploy" {
 
   statement {
     sid       = "Invalidate"
-    actions   = ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"]
+    actions   = ["cloudfront:CreateInvalidation"]
     resources = [aws_cloudfront_distribution.site.arn]
   }
 
-  # What `zappa deploy` and `zappa update --zip` call on the three functions and their versions.
+  # `zappa deploy` (first time) and `zappa update --zip` of each function, then the release script's own calls:
+  # a version published, invoked with its checks, and the `live` and `previous` aliases moved. Zappa reads an
+  # alias of its own on every update (lambda:GetAlias) and deletes versions past num_retained_versions.
   statement {
     sid = "Functions"
     actions = [
-      "lambda:AddPermission", "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:DeleteFunctionConcurrency",
-      "lambda:DeleteFunctionUrlConfig", "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetPolicy",
+      "lambda:CreateAlias", "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:DeleteFunctionConcurrency",
+      "lambda:GetAlias", "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:InvokeFunction",
       "lambda:ListFunctionUrlConfigs", "lambda:ListVersionsByFunction", "lambda:PublishVersion",
-      "lambda:PutFunctionConcurrency", "lambda:RemovePermission", "lambda:TagResource", "lambda:UpdateFunctionCode",
+      "lambda:PutFunctionConcurrency", "lambda:UpdateAlias", "lambda:UpdateFunctionCode",
       "lambda:UpdateFunctionConfiguration",
     ]
     resources = [
@@ -361,12 +356,20 @@ data "aws_iam_policy_document" "deploy" {
     ]
   }
 
+  # Zappa looks for its API Gateway stack on every deploy (there is none: Terraform owns the APIs).
+  statement {
+    sid       = "ZappaStack"
+    actions   = ["cloudformation:DescribeStackResource"]
+    resources = ["arn:aws:cloudformation:${var.region}:${local.account_id}:stack/${local.name}*/*"]
+  }
+
   statement {
     sid       = "ReadRoles"
     actions   = ["iam:GetRole"]
     resources = [aws_iam_role.app.arn, aws_iam_role.reconcile.arn, aws_iam_role.ws.arn]
   }
 
+  # Handed to Lambda only: the schedule is Terraform's (observability.tf), so no role goes to EventBridge.
   statement {
     sid       = "PassRoles"
     actions   = ["iam:PassRole"]
@@ -377,15 +380,5 @@ data "aws_iam_policy_document" "deploy" {
       variable = "iam:PassedToService"
       values   = ["lambda.amazonaws.com"]
     }
-  }
-
-  # Zappa's schedule of reconciliation: EventBridge rules named after the function.
-  statement {
-    sid = "Schedule"
-    actions = [
-      "events:DeleteRule", "events:DescribeRule", "events:ListRuleNamesByTarget", "events:ListTargetsByRule",
-      "events:PutRule", "events:PutTargets", "events:RemoveTargets",
-    ]
-    resources = ["arn:aws:events:${var.region}:${local.account_id}:rule/${local.name}-*"]
   }
 }

@@ -27,6 +27,10 @@ locals {
     ws        = "arn:aws:lambda:${var.region}:${local.account_id}:function:${local.functions.ws}"
   }
 
+  # What the APIs and the schedule invoke: each function's `live` alias, which a deploy moves only once every new
+  # version passed its checks, and a rollback moves back (devstack/release.py).
+  live_arns = { for function, arn in local.function_arns : function => "${arn}:live" }
+
   # The WebSocket API's stage is named `ws`, so CloudFront's `/ws` path reaches it unchanged.
   websocket_stage = "ws"
 }

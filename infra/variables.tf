@@ -26,7 +26,17 @@ variable "github_repository" {
 }
 
 variable "alarm_email" {
-  description = "Who the alarms e-mail; empty for none (subscribe something else to the SNS topic)."
+  description = "Who the alarms e-mail (required: terraform apply -var alarm_email=ops@example.com). Other subscribers can be added to the SNS topic."
   type        = string
-  default     = ""
+
+  validation {
+    condition     = can(regex("^[^@[:space:]]+@[^@[:space:]]+\\.[^@[:space:]]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address: alarms that notify nobody are no alarms."
+  }
+}
+
+variable "functions_deployed" {
+  description = "Whether the first deploy has made the functions and their `live` aliases (first-time setup: false, deploy, then true)."
+  type        = bool
+  default     = true
 }

@@ -210,6 +210,13 @@ def reconcile(
 
 
 def scheduled(event, context):
-    """The Lambda entry point Zappa's schedule calls every few minutes."""
+    """The Lambda entry point the schedule calls every few minutes.
+
+    `{"dry_run": true}` is what a deploy sends a new version before it takes traffic (devstack/release.py): it
+    loads everything a pass loads and reads what it would repair, changing nothing and asking GitHub nothing.
+    """
+    if isinstance(event, dict) and event.get("dry_run") is True:
+        older_than = timedelta(minutes=settings.RECONCILE_AFTER_MINUTES)
+        return {"dry_run": True, "stale_runs": sum(1 for _ in stale_runs(older_than))}
     report = reconcile()
     return {"runs_repaired": report.runs_repaired, "deliveries_redelivered": report.deliveries_redelivered}

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -163,24 +164,25 @@ def test_it_answers_an_unknown_path_with_404(lambda_handler):
     assert response["statusCode"] == 404
 
 
-def test_it_runs_the_scheduled_reconciliation_named_in_zappa_settings(lambda_handler, dynamodb, github_sim):
-    settings = json.loads((ROOT / "zappa_settings.json").read_text())
-    function = settings["dev_reconcile"]["events"][0]["function"]
-    event = {
-        "version": "0",
-        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": "2026-11-24T23:55:00Z",
-        "region": "eu-west-2",
-        "resources": [f"arn:aws:events:eu-west-2:123456789012:rule/actions-dashboard-dev-reconcile-{function}"],
-        "detail": {},
-    }
+def _schedule_input() -> dict:
+    """What Terraform's schedule sends the reconcile function's `live` alias (infra/schedule.tf)."""
+    text = (ROOT / "infra" / "schedule.tf").read_text()
+    return {"command": re.search(r'input = jsonencode\(\{ command = "([^"]+)" \}\)', text).group(1)}
 
-    result = lambda_handler.handler(event, context=None)
+
+def test_it_runs_reconciliation_with_the_event_terraforms_schedule_sends(lambda_handler, dynamodb, github_sim):
+    result = lambda_handler.handler(_schedule_input(), context=None)
 
     assert result == {"runs_repaired": 0, "deliveries_redelivered": 0}
+
+
+def test_a_reconciliation_dry_run_changes_nothing_and_asks_github_nothing(lambda_handler, dynamodb, github_sim):
+    github_sim.reset_counters()
+
+    result = lambda_handler.handler({**_schedule_input(), "dry_run": True}, context=None)
+
+    assert result == {"dry_run": True, "stale_runs": 0}
+    assert github_sim.request_counts()["total"] == 0
 
 
 def test_every_function_named_in_zappa_settings_imports():
@@ -188,7 +190,7 @@ def test_every_function_named_in_zappa_settings_imports():
 
     settings = json.loads((ROOT / "zappa_settings.json").read_text())
     named = {stage.get("lambda_handler") for stage in settings.values()} - {None}
-    named |= {event["function"] for stage in settings.values() for event in stage.get("events", [])}
+    named.add(_schedule_input()["command"])
 
     assert "realtime.lambda_ws.handler" in named
     for path in named:

@@ -7,15 +7,21 @@ import zipfile
 
 import pytest
 
-from devstack import package
+from devstack import glibc, package
 
 EXCLUDED = ("tests/", "infra/", "ghsim/", "devstack/", "bench/", ".github/", "docs/", "requirements/", "node_modules/")
 
 
 @pytest.fixture(scope="module")
 def release_zip(tmp_path_factory):
-    """The app function's release zip, built as the pipeline builds it (stage-neutral)."""
-    return package.build("dev", output=tmp_path_factory.mktemp("release") / "lambda-app-test.zip")
+    """The app function's zip, stage-neutral, built for this machine's Python so the tests can run it here."""
+    return package.build("dev", output=tmp_path_factory.mktemp("release") / "lambda-app-test.zip", local=True)
+
+
+@pytest.fixture(scope="module")
+def runtime_zip(tmp_path_factory):
+    """The app function's zip as the pipeline ships it: built for the Lambda runtime's Python and platform."""
+    return package.build("dev", output=tmp_path_factory.mktemp("runtime") / "lambda-app-runtime.zip")
 
 
 def _settings(archive: zipfile.ZipFile) -> dict:
@@ -89,3 +95,42 @@ def test_the_release_zip_configured_as_prod_refuses_devs_host(release_zip, dynam
     )
 
     assert answer["status"] == 400
+
+
+def test_the_runtime_zip_needs_no_newer_glibc_than_its_runtime_has(runtime_zip):
+    runtime = package.lambda_runtime()
+    version = runtime.removeprefix("python").replace(".", "")
+
+    assert glibc.too_new(runtime_zip, runtime) == {}
+    with zipfile.ZipFile(runtime_zip) as archive:
+        extensions = [name for name in archive.namelist() if name.endswith(".so") and ".cpython-" in name]
+    assert extensions, "no compiled extension: the test proves nothing"
+    assert all(f".cpython-{version}-x86_64-linux-gnu.so" in name for name in extensions), extensions
+    # Zappa searches the project for modules importing zappa.websocket; none of its own copies may be named.
+    with zipfile.ZipFile(runtime_zip) as archive:
+        assert "WEBSOCKET_HANDLER_MODULE" not in _settings(archive)
+
+
+def test_the_glibc_check_fails_on_an_extension_built_for_a_newer_glibc_than_the_runtime(tmp_path):
+    """This machine's own cryptography wheel (manylinux_2_34) in a zip meant for python3.11 (Amazon Linux 2)."""
+    extension = next(package.venv_site_packages().glob("cryptography/hazmat/bindings/_rust.abi3.so"))
+    planted = tmp_path / "planted.zip"
+    with zipfile.ZipFile(planted, "w") as archive:
+        archive.write(extension, "cryptography/hazmat/bindings/_rust.abi3.so")
+
+    assert glibc.too_new(planted, "python3.11") == {"cryptography/hazmat/bindings/_rust.abi3.so": (2, 34)}
+    assert glibc.too_new(planted, "python3.12") == {}
+
+
+def test_the_runtime_zip_runs_under_the_runtimes_python(runtime_zip, dynamodb_server, tmp_path):
+    """Where a Python of the runtime's version is on this machine (GitHub's runners have one)."""
+    from bench.cold_start import lambda_environment, serve_healthz, unpack
+
+    python = package.runtime_python(package.lambda_runtime())
+    if python is None:
+        pytest.skip(f"no {package.lambda_runtime()} interpreter here: the pipeline's build job runs this check")
+    environment = lambda_environment("dev", endpoint=dynamodb_server, table_prefix=os.environ["DYNAMODB_TABLE_PREFIX"])
+
+    answer = serve_healthz(unpack(runtime_zip, tmp_path / "runtime"), environment, python=python)
+
+    assert answer["status"] == 200, answer

@@ -10,6 +10,7 @@ from moto import mock_aws
 from devstack import release
 
 STAGE = "prod"
+NO_CALLS = object()  # a Lambda client that would fail on any use: refused releases never reach Lambda
 
 
 def _built(directory, sha: str) -> dict:
@@ -20,8 +21,12 @@ def _built(directory, sha: str) -> dict:
             archive.writestr("handler.py", f"# {function} of {sha}\n")
     with zipfile.ZipFile(directory / "static.zip", "w") as archive:
         archive.writestr("static/dashboard/app.0123456789ab.css", "body{}")
+        archive.writestr("static/dashboard/app.css", f"body{{}} /* {sha} */")
+        archive.writestr(
+            "static/staticfiles.json", json.dumps({"paths": {"dashboard/app.css": "dashboard/app.0123456789ab.css"}})
+        )
         archive.writestr("errors/unavailable.html", "<!doctype html>")
-    manifest = release.manifest(sha, directory, static_files=2)
+    manifest = release.manifest(sha, directory, static_files=4)
     (directory / "manifest.json").write_text(json.dumps(manifest))
     return manifest
 
@@ -37,18 +42,16 @@ def s3(monkeypatch):
         yield client
 
 
-def test_it_deploys_a_published_release_function_by_function_from_s3(s3, tmp_path):
-    _built(tmp_path / "a", "a" * 40)
-    release.publish(STAGE, directory=tmp_path / "a", s3=s3)
-    commands = []
-
-    release.deploy(STAGE, "a" * 40, s3=s3, run=commands.append)
-
+def test_each_function_is_updated_from_its_zip_in_s3_or_created_the_first_time(tmp_path):
+    manifest = _built(tmp_path / "a", "a" * 40)
     bucket = release.artifacts_bucket(STAGE)
+
+    commands = [release.zappa_command(STAGE, function, manifest, first=function == "app") for function in release.ORDER]
+
     assert commands == [
         ["update", "prod_ws", "--zip", f"s3://{bucket}/releases/{'a' * 40}/lambda-ws-{'a' * 40}.zip"],
         ["update", "prod_reconcile", "--zip", f"s3://{bucket}/releases/{'a' * 40}/lambda-reconcile-{'a' * 40}.zip"],
-        ["update", "prod", "--zip", f"s3://{bucket}/releases/{'a' * 40}/lambda-app-{'a' * 40}.zip"],
+        ["deploy", "prod", "--zip", f"s3://{bucket}/releases/{'a' * 40}/lambda-app-{'a' * 40}.zip"],
     ]
 
 
@@ -56,30 +59,27 @@ def test_it_puts_static_files_with_their_cache_rules(s3, tmp_path):
     _built(tmp_path / "a", "a" * 40)
     release.publish(STAGE, directory=tmp_path / "a", s3=s3)
 
-    release.deploy(STAGE, "a" * 40, s3=s3, run=lambda command: None)
+    release.static_upload(STAGE, release.fetch_manifest(STAGE, "a" * 40, s3=s3), s3=s3)
 
     bucket = release.static_bucket(STAGE)
     asset = s3.head_object(Bucket=bucket, Key="static/dashboard/app.0123456789ab.css")
     page = s3.head_object(Bucket=bucket, Key="errors/unavailable.html")
+    plain = s3.head_object(Bucket=bucket, Key="static/dashboard/app.css")
     assert asset["CacheControl"] == "public, max-age=31536000, immutable"
     assert asset["ContentType"] == "text/css"
     assert page["CacheControl"] == "max-age=0, must-revalidate"
-
-
-def test_a_rollback_deploys_the_earlier_release_again(s3, tmp_path):
-    for sha in ("a" * 40, "b" * 40):
-        _built(tmp_path / sha, sha)
-        release.publish(STAGE, directory=tmp_path / sha, s3=s3)
-    commands = []
-
-    release.deploy(STAGE, "a" * 40, s3=s3, run=commands.append)
-
-    assert all(command[3].endswith(f"-{'a' * 40}.zip") for command in commands)
+    # The unhashed copy collectstatic also writes changes with each release: revalidated, and replaced.
+    assert plain["CacheControl"] == "max-age=0, must-revalidate"
+    _built(tmp_path / "b", "b" * 40)
+    release.publish(STAGE, directory=tmp_path / "b", s3=s3)
+    release.static_upload(STAGE, release.fetch_manifest(STAGE, "b" * 40, s3=s3), s3=s3)
+    updated = s3.get_object(Bucket=bucket, Key="static/dashboard/app.css")["Body"].read()
+    assert b"b" * 40 in updated
 
 
 def test_it_refuses_a_release_that_was_never_published(s3):
     with pytest.raises(release.ReleaseError, match="no release cafe"):
-        release.deploy(STAGE, "cafe", s3=s3, run=pytest.fail)
+        release.deploy(STAGE, "cafe", s3=s3, lambda_client=NO_CALLS, run=pytest.fail)
 
 
 def test_it_refuses_a_zip_that_is_not_the_one_its_manifest_names(s3, tmp_path):
@@ -89,7 +89,7 @@ def test_it_refuses_a_zip_that_is_not_the_one_its_manifest_names(s3, tmp_path):
     s3.put_object(Bucket=release.artifacts_bucket(STAGE), Key=key, Body=b"something else")
 
     with pytest.raises(release.ReleaseError, match="is missing|is not the file"):
-        release.deploy(STAGE, "a" * 40, s3=s3, run=pytest.fail)
+        release.deploy(STAGE, "a" * 40, s3=s3, lambda_client=NO_CALLS, run=pytest.fail)
 
 
 def test_it_refuses_to_publish_a_zip_changed_since_it_was_built(s3, tmp_path):
@@ -109,15 +109,10 @@ def test_the_manifest_records_what_runs_on_lambda(tmp_path):
     assert len(manifest["functions"]["app"]["sha256"]) == 64
 
 
-def test_the_first_deploy_creates_the_functions(s3, tmp_path):
-    _built(tmp_path / "a", "a" * 40)
-    release.publish(STAGE, directory=tmp_path / "a", s3=s3)
-    commands = []
+def test_it_refuses_a_release_whose_extensions_need_a_newer_glibc_than_the_runtime(s3, tmp_path):
+    manifest = _built(tmp_path / "a", "a" * 40)
+    manifest["functions"]["ws"]["glibc"] = "2.34"
 
-    release.deploy(STAGE, "a" * 40, first=True, s3=s3, run=commands.append)
-
-    assert [command[:2] for command in commands] == [
-        ["deploy", "prod_ws"],
-        ["deploy", "prod_reconcile"],
-        ["deploy", "prod"],
-    ]
+    release.runnable(manifest, "python3.12")  # Amazon Linux 2023 has 2.34
+    with pytest.raises(release.ReleaseError, match="needs glibc 2.34, and python3.11 has 2.26"):
+        release.runnable(manifest, "python3.11")

@@ -1,5 +1,6 @@
 """The delivery pipeline's workflows pass actionlint, offline."""
 
+import re
 import shutil
 import subprocess
 
@@ -45,3 +46,17 @@ def test_it_fails_on_a_broken_workflow(tmp_path):
 
     assert result.returncode == 1
     assert 'job "prod" needs job "staging" which does not exist' in result.stdout
+
+
+def test_every_action_is_pinned_to_a_commit():
+    """A tag can be moved to other code; a commit cannot (GitHub's security hardening guide)."""
+    uses = [
+        line.split("uses:", 1)[1].split("#")[0].strip()
+        for path in WORKFLOWS.glob("*.yml")
+        for line in path.read_text().splitlines()
+        if "uses:" in line
+    ]
+    external = [use for use in uses if not use.startswith("./")]
+
+    assert external, "no action found: the test proves nothing"
+    assert [use for use in external if not re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", use)] == []
