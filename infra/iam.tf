@@ -356,13 +356,6 @@ data "aws_iam_policy_document" "deploy" {
     ]
   }
 
-  # Zappa looks for its API Gateway stack on every deploy (there is none: Terraform owns the APIs).
-  statement {
-    sid       = "ZappaStack"
-    actions   = ["cloudformation:DescribeStackResource"]
-    resources = ["arn:aws:cloudformation:${var.region}:${local.account_id}:stack/${local.name}*/*"]
-  }
-
   statement {
     sid       = "ReadRoles"
     actions   = ["iam:GetRole"]
