@@ -42,7 +42,12 @@ def stored_summary(client) -> str:
     repos, runs = (_count(client, model.Meta.table_name) for model in (RepoSummary, WorkflowRun))
     if not runs and not repos:
         return "No kept data: the tables are empty."
-    return f"Kept data: {repos} repositories and {runs} runs already stored."
+    kept = f"{_counted(repos, 'repository', 'repositories')} and {_counted(runs, 'run', 'runs')}"
+    return f"Kept data: {kept} already stored."
+
+
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 def _count(client, table_name: str) -> int:
