@@ -54,7 +54,6 @@ ACTION_OF = {
     "s3:UploadPart": "s3:PutObject",
     "s3:CompleteMultipartUpload": "s3:PutObject",
     "lambda:Invoke": "lambda:InvokeFunction",
-    "lambda:GetFunctionConfiguration": "lambda:GetFunctionConfiguration",
 }
 INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 URL_CONFIGS = re.compile(r"^/2021-10-31/functions/(?P<name>[^/]+)/urls/?$")
