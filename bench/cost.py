@@ -10,12 +10,19 @@ should be checked on the pricing pages before a budget is set on them.
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import hcl2
+from hcl2 import SerializationOptions
+
 from bench.report import Figure
+from dashboard.metrics import METRICS
+from devstack.package import FUNCTIONS, stage_setting, zappa_stage
 
 ROOT = Path(__file__).resolve().parent.parent
+INFRA = ROOT / "infra"
 RESULTS = ROOT / "bench" / "results.json"
 OPERATIONS = ROOT / "docs" / "OPERATIONS.md"
 COMMAND = "make bench-cost"
@@ -39,11 +46,16 @@ PRICES = {
     # https://aws.amazon.com/cloudwatch/pricing/
     "logs_ingest_gb": 0.5985,
     "logs_store_gb_month": 0.0315,
-    "alarm_metric_month": 0.10,
+    "alarm_metric_month": 0.10,  # standard resolution, per metric an alarm evaluates
     "dashboard_month": 3.00,
+    "custom_metric_month": 0.30,  # the first 10,000 metrics; embedded-metric-format ones included
     # https://aws.amazon.com/kms/pricing/
     "kms_key_month": 1.00,
+    "kms_rotation_month": 1.00,  # each of a key's first two rotations adds this; later ones are free
     "kms_request": 0.03 / 1e4,
+    # https://aws.amazon.com/lambda/pricing/ (SnapStart, Python): US East's rates, London's not being at hand here
+    "snapstart_cache_gb_second": 0.0000015046,  # while a version is active, at least 3 hours
+    "snapstart_restore_gb": 0.0001397998,
     # https://aws.amazon.com/cloudfront/pricing/ (Europe)
     "cloudfront_request": 0.0120 / 1e4,
     "cloudfront_gb_out": 0.085,
@@ -68,7 +80,15 @@ RECONCILE_SECONDS = 1.5  # a pass: one index query per status, a few conditional
 LOG_BYTES_PER_INVOCATION = 900  # two JSON lines and one metric line, and Lambda's START/END/REPORT
 STORED_GB = 0.5  # 30 days of runs and jobs, 7 days of deliveries, sessions and users
 MEMORY_GB = {"app": 1.0, "reconcile": 0.5, "ws": 0.5}  # zappa_settings.json
-ALARM_METRICS = 14  # infra/observability.tf
+# A new execution environment every this many invocations (idle ones are recycled within minutes).
+INVOCATIONS_PER_COLD_START = 50
+# SnapStart versions with a snapshot cached at once: `live`, and `previous` until it has gone 14 days uninvoked.
+SNAPSHOT_VERSIONS = 2
+# Values of a metric's extra dimension (dashboard/github.py: app, installation and user budgets).
+METRIC_SERIES = {"GitHubRateLimitRemaining": 3}
+# Each key's cost from its third year, when both paid rotations have happened: the estimate does not rest on
+# the keys being new.
+KMS_PAID_ROTATIONS = 2
 
 
 @dataclass
@@ -106,6 +126,50 @@ def run_delivery_share(results: dict) -> float:
     """The share of deliveries that are `workflow_run` (the rest are `workflow_job`), as measured."""
     deliveries = figure_details(results, "webhooks.rate")["deliveries"]
     return deliveries.get("workflow_run", 0) / sum(deliveries.values())
+
+
+_HCL = SerializationOptions(strip_string_quotes=True, with_comments=False)
+
+
+def _resources(kind: str, directory: Path = INFRA) -> dict[str, dict]:
+    found = {}
+    for path in sorted(directory.glob("*.tf")):
+        with path.open() as source:
+            for block in hcl2.load(source, serialization_options=_HCL).get("resource", []):
+                found.update(block.get(kind, {}))
+    return found
+
+
+def alarm_metrics(directory: Path = INFRA) -> int:
+    """The metrics CloudWatch's alarms evaluate, counted in infra/: one per alarm, or one per metric of its metric
+    math, for each instance of a `for_each` (a literal list, or the three functions)."""
+    count = 0
+    for alarm in _resources("aws_cloudwatch_metric_alarm", directory).values():
+        queries = alarm.get("metric_query", [])
+        metrics = sum(1 for query in queries if "metric" in query) if queries else 1
+        each = alarm.get("for_each")
+        instances = (
+            1 if each is None else (len(MEMORY_GB) if "local.functions" in each else len(re.findall(r'"[^"]*"', each)))
+        )
+        count += metrics * instances
+    return count
+
+
+def custom_metrics() -> int:
+    """The metric series the app emits per stage (dashboard/metrics.py), each of which CloudWatch bills."""
+    return sum(METRIC_SERIES.get(name, 1) for name in METRICS)
+
+
+def kms_keys(directory: Path = INFRA) -> tuple[int, int]:
+    """(keys, of which rotating) a stage has (infra/kms.tf)."""
+    keys = _resources("aws_kms_key", directory).values()
+    return len(keys), sum(1 for key in keys if key.get("enable_key_rotation") is True)
+
+
+def snap_start_memory_gb() -> float:
+    """The memory of the functions with SnapStart on (zappa_settings.json), whose snapshots are cached and restored."""
+    on = [f for f in FUNCTIONS if stage_setting(zappa_stage("prod", f), "snap_start") == "PublishedVersions"]
+    return sum(MEMORY_GB[function] for function in on)
 
 
 def subscription_read_units(subscribers: float) -> float:
@@ -155,6 +219,10 @@ def estimate(
         + ws_seconds * MEMORY_GB["ws"]
     )
     invocations = app_invocations + ws_invocations + reconciles
+    snapshot_gb = snap_start_memory_gb()
+    restores = app_invocations / INVOCATIONS_PER_COLD_START
+    alarms, series = alarm_metrics(), custom_metrics()
+    keys, rotating = kms_keys()
     wru = deliveries * figure_value(results, "webhooks.write_units")
     rru = page_views * read_units_per_view + deliveries * subscription_read_units(dashboards)
     log_gb = invocations * LOG_BYTES_PER_INVOCATION / 1e9
@@ -232,18 +300,37 @@ def estimate(
             "ingested, and kept a year",
         ),
         Line(
+            "Lambda SnapStart",
+            restores,
+            "restores",
+            SNAPSHOT_VERSIONS * snapshot_gb * month * 86400 * p["snapstart_cache_gb_second"]
+            + restores * snapshot_gb * p["snapstart_restore_gb"],
+            f"the app's {snapshot_gb:g} GB snapshot cached for {SNAPSHOT_VERSIONS} versions (live, previous), "
+            f"restored once per {INVOCATIONS_PER_COLD_START} invocations",
+        ),
+        Line(
             "CloudWatch alarms and dashboard",
-            17,
+            alarms,
             "alarm metrics",
-            17 * p["alarm_metric_month"] + p["dashboard_month"],
-            "infra/observability.tf",
+            alarms * p["alarm_metric_month"] + p["dashboard_month"],
+            "counted in infra/observability.tf, and one dashboard",
+        ),
+        Line(
+            "CloudWatch custom metrics",
+            series,
+            "metrics",
+            series * p["custom_metric_month"],
+            "dashboard/metrics.py, by Stage (and by credential for the GitHub budget)",
         ),
         Line(
             "KMS keys and requests",
-            2,
+            keys,
             "keys",
-            2 * p["kms_key_month"] + page_views * p["kms_request"] / 10,
-            "tokens key and data key; data keys are cached for 5 minutes",
+            keys * p["kms_key_month"]
+            + rotating * KMS_PAID_ROTATIONS * p["kms_rotation_month"]
+            + page_views * p["kms_request"] / 10,
+            f"infra/kms.tf; {rotating} rotating yearly, costed from the third year (two paid rotations each); "
+            "data keys cached for 5 minutes",
         ),
         Line(
             "CloudFront, Route 53, S3",

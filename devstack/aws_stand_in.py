@@ -11,8 +11,10 @@ It is moto's own server application (what `moto_server` runs), in this process, 
 * answers what moto 5.2 lacks or gets wrong and Zappa calls (each measured against AWS's API reference):
   ListFunctionUrlConfigs (no route in moto); GetFunction by a partial ARN `function:NAME:QUALIFIER` (moto
   answers 500); the code download URL in GetFunction (moto names a real AWS host; served here from moto's copy
-  of that version's zip); AddPermission's status (AWS answers 201, moto 200); and, with IAM checks on, moto's
-  SigV4 check of a GET or DELETE (it hashes the parsed parameters instead of the empty body).
+  of that version's zip); AddPermission's status (AWS answers 201, moto 200); a function's SnapStart setting
+  (moto drops it and always answers `None`: kept here from CreateFunction and UpdateFunctionConfiguration, and
+  answered in GetFunctionConfiguration); and, with IAM checks on, moto's SigV4 check of a GET or DELETE (it
+  hashes the parsed parameters instead of the empty body).
 * runs Invoke for real: the version's zip, unpacked, started with this machine's Python and the function's
   configured environment, its handler called with the event, its AWS calls sent back here. moto itself would
   need Docker. The rehearsal's checks of a new version (GET /healthz, a page, a WebSocket connect, a
@@ -59,6 +61,7 @@ INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 URL_CONFIGS = re.compile(r"^/2021-10-31/functions/(?P<name>[^/]+)/urls/?$")
 PARTIAL_ARN = re.compile(r"^/\d{4}-\d\d-\d\d/functions/function:(?P<name>[^/:]+)(:(?P<qualifier>[^/]+))?/?$")
 CODE = re.compile(r"^/_stand_in/code/(?P<region>[^/]+)/(?P<name>[^/]+)/(?P<version>[^/]+)$")
+CONFIGURATION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$")
 
 # What a Lambda container runs, given the unpacked code, the handler (`module.function`) and the event.
 RUNNER = """
@@ -136,6 +139,7 @@ class StandIn:
         # The credentials a function's own calls are signed with (POST /_stand_in/execution-credentials).
         self.execution = {"AWS_ACCESS_KEY_ID": "lambda-role", "AWS_SECRET_ACCESS_KEY": "lambda-role"}
         self.scratch = Path(tempfile.mkdtemp(prefix="aws-stand-in-"))
+        self.snap_start: dict[tuple[str, str], str] = {}  # (region, function name) -> ApplyOn
 
     def __call__(self, environ, start_response):
         path = urllib.parse.unquote(environ.get("PATH_INFO", ""))
@@ -148,8 +152,15 @@ class StandIn:
             answered = self._lambda(environ, start_response, path, call)
             if answered is not None:
                 return answered
+        asked_snap_start = self._snap_start_asked(environ, path, call)
         status, headers, body = self._forward(environ)
         call["status"] = int(status.split()[0])
+        if asked_snap_start and call["status"] in (200, 201):
+            self.snap_start[(call["region"], asked_snap_start[0])] = asked_snap_start[1]
+        if call["action"] == "lambda:GetFunctionConfiguration" and call["status"] == 200:
+            body = self._with_snap_start(body, call["region"])
+            headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(body))))
         if call["action"] == "lambda:GetFunction" and call["status"] == 200:
             body = self._code_location(environ, body, call["region"])
             headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
@@ -159,6 +170,33 @@ class StandIn:
         self._record(call)
         start_response(status, headers)
         return [body]
+
+    # SnapStart, which moto forgets
+
+    def _snap_start_asked(self, environ, path: str, call: dict) -> tuple[str, str] | None:
+        """(function name, ApplyOn) of a CreateFunction or UpdateFunctionConfiguration that sets SnapStart."""
+        if call["action"] not in ("lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"):
+            return None
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            asked = json.loads(body or b"{}")
+        except ValueError:
+            return None
+        if "SnapStart" not in asked:
+            return None
+        configured = CONFIGURATION.match(path)
+        name = configured["name"] if configured else asked.get("FunctionName", "")
+        return name.rsplit(":", 1)[-1] if name.startswith("arn:") else name, asked["SnapStart"].get("ApplyOn", "None")
+
+    def _with_snap_start(self, body: bytes, region: str) -> bytes:
+        """A function configuration with its SnapStart as AWS answers it: on for a published version."""
+        answer = json.loads(body)
+        apply_on = self.snap_start.get((region, answer.get("FunctionName")), "None")
+        published = answer.get("Version", "$LATEST") != "$LATEST"
+        on = apply_on == "PublishedVersions" and published
+        answer["SnapStart"] = {"ApplyOn": apply_on, "OptimizationStatus": "On" if on else "Off"}
+        return json.dumps(answer).encode()
 
     # What was asked, and by whom
 

@@ -230,13 +230,18 @@ def zappa_stage(stage: str, function: str) -> str:
     return f"{stage}{FUNCTIONS[function]}"
 
 
-def stage_environment(zappa_stage_name: str) -> dict[str, str]:
-    """The stage's `aws_environment_variables` (after `extends`), as Lambda's configuration gives them."""
+def stage_setting(zappa_stage_name: str, key: str, default=None):
+    """One setting of a Zappa stage, following `extends` as Zappa does."""
     stages = json.loads((ROOT / "zappa_settings.json").read_text())
     config = stages[zappa_stage_name]
-    while "aws_environment_variables" not in config and "extends" in config:
+    while key not in config and "extends" in config:
         config = stages[config["extends"]]
-    return dict(config.get("aws_environment_variables", {}))
+    return config.get(key, default)
+
+
+def stage_environment(zappa_stage_name: str) -> dict[str, str]:
+    """The stage's `aws_environment_variables` (after `extends`), as Lambda's configuration gives them."""
+    return dict(stage_setting(zappa_stage_name, "aws_environment_variables", {}))
 
 
 def deployed_placeholders() -> dict[str, str]:

@@ -60,6 +60,9 @@ IMPLIED = {
 # Zappa asks PyPI whether it is the latest version on every command; here that request goes to a closed local
 # port and fails at once, so the rehearsal never leaves the machine.
 OFFLINE = {"HTTPS_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1"}
+# Answered by AWS whatever the caller's policies say (its API reference: "No permissions are required"): the
+# release script asks it for the account's id, which every bucket's name carries.
+NEED_NO_PERMISSION = {"sts:GetCallerIdentity"}
 # In the policy though no rehearsal call needs it, each with why.
 NOT_EXERCISED = {
     "lambda:DeleteFunction": "Zappa deletes the versions past num_retained_versions (10); two releases do not reach it",
@@ -185,7 +188,7 @@ class Rehearsal:
     def _stage(self, stage: str) -> None:
         s3, iam, ssm, kms = (self.client(name) for name in ("s3", "iam", "ssm", "kms"))
         self.distributions[stage] = self._distribution(stage)
-        for bucket in (release.artifacts_bucket(stage), release.static_bucket(stage)):
+        for bucket in vars(release.Buckets.of(stage, ACCOUNT)).values():
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         for function in package.FUNCTIONS:
             role = release.SETTINGS[package.zappa_stage(stage, function)]["role_name"]
@@ -209,7 +212,7 @@ class Rehearsal:
 
     def _distribution(self, stage: str) -> str:
         """The stage's CloudFront distribution (only what an invalidation needs of it)."""
-        origin = f"{release.static_bucket(stage)}.s3.{REGION}.amazonaws.com"
+        origin = f"{release.Buckets.of(stage, ACCOUNT).static}.s3.{REGION}.amazonaws.com"
         config = {
             "CallerReference": stage,
             "Comment": f"{release.PROJECT}-{stage}",
@@ -260,7 +263,7 @@ class Rehearsal:
     def actions_used(self, env: dict[str, str] | None = None) -> set[str]:
         """The actions the deploy role's calls needed, with the ones AWS checks besides a call's own."""
         key = (env or self.deployer)["AWS_ACCESS_KEY_ID"]
-        used = {call["action"] for call in self.calls() if call["key"] == key and call["action"]}
+        used = {call["action"] for call in self.calls() if call["key"] == key and call["action"]} - NEED_NO_PERMISSION
         return used | {implied for action in used for implied in IMPLIED.get(action, ())}
 
     # What AWS holds
@@ -323,6 +326,10 @@ def verify(held: dict[str, dict], stage: str, *, live: str) -> None:
         expect(configuration["Runtime"] == package.lambda_runtime(), f"{function}: runtime {configuration['Runtime']}")
         environment = configuration.get("Environment", {}).get("Variables", {})
         expect(environment.get("DASHBOARD_STAGE") == stage, f"{function}: DASHBOARD_STAGE {environment}")
+        expect(environment.get("DASHBOARD_DEPLOY", "").endswith("+00:00"), f"{function}: no deploy mark {environment}")
+        snap_start = configuration.get("SnapStart", {}).get("ApplyOn")
+        wanted = package.stage_setting(package.zappa_stage(stage, function), "snap_start", "None")
+        expect(snap_start == wanted, f"{function}: SnapStart {snap_start}, not {wanted}")
         leaked = secrets & set(environment)
         expect(not leaked, f"{function}: secrets in its plain environment: {sorted(leaked)}")
         expect(state["aliases"].get("live") == state[live], f"{function}: live alias {state['aliases']}")

@@ -25,6 +25,7 @@ import platform
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,12 +52,23 @@ class ReleaseError(Exception):
     """A release is missing, incomplete or not what its manifest says."""
 
 
-def artifacts_bucket(stage: str) -> str:
-    return f"actions-dashboard-{stage}-lambda-artifacts"
+@dataclass(frozen=True)
+class Buckets:
+    """A stage's two buckets. S3 names are global, so infra/ suffixes them with the account's id (a second
+    installation in another account never collides), and the release script finds the same names from the
+    account its credentials belong to."""
+
+    artifacts: str
+    static: str
+
+    @classmethod
+    def of(cls, stage: str, account: str) -> "Buckets":
+        return cls(f"{PROJECT}-{stage}-lambda-artifacts-{account}", f"{PROJECT}-{stage}-static-{account}")
 
 
-def static_bucket(stage: str) -> str:
-    return f"actions-dashboard-{stage}-static"
+def buckets(stage: str, *, sts=None) -> Buckets:
+    """The stage's buckets in the account of the credentials in use (STS GetCallerIdentity needs no permission)."""
+    return Buckets.of(stage, _client("sts", sts).get_caller_identity()["Account"])
 
 
 def release_key(sha: str, name: str) -> str:
@@ -162,11 +174,11 @@ def function_name(stage: str, function: str) -> str:
     return f"{PROJECT}-{package.zappa_stage(stage, function).replace('_', '-')}"
 
 
-def publish(stage: str, *, directory: Path = RELEASE, s3=None) -> dict:
+def publish(to: Buckets, *, directory: Path = RELEASE, s3=None) -> dict:
     """Upload a built release to the stage's artifacts bucket, each file with its SHA-256; the manifest last."""
     s3 = _s3(s3)
     release = json.loads((directory / "manifest.json").read_text())
-    sha, bucket = release["sha"], artifacts_bucket(stage)
+    sha, bucket = release["sha"], to.artifacts
     files = [entry for entry in release["functions"].values()] + [release["static"]]
     for entry in files:
         path = directory / entry["zip"]
@@ -184,10 +196,10 @@ def publish(stage: str, *, directory: Path = RELEASE, s3=None) -> dict:
     return release
 
 
-def fetch_manifest(stage: str, sha: str, *, s3=None) -> dict:
+def fetch_manifest(to: Buckets, sha: str, *, s3=None) -> dict:
     """The published manifest of one release, checked against what is stored beside it."""
     s3 = _s3(s3)
-    bucket = artifacts_bucket(stage)
+    bucket = to.artifacts
     try:
         release = json.loads(s3.get_object(Bucket=bucket, Key=release_key(sha, "manifest.json"))["Body"].read())
     except s3.exceptions.NoSuchKey:
@@ -202,10 +214,10 @@ def fetch_manifest(stage: str, sha: str, *, s3=None) -> dict:
     return release
 
 
-def static_upload(stage: str, release: dict, *, s3=None) -> int:
+def static_upload(to: Buckets, release: dict, *, s3=None) -> int:
     """Put the release's static files in the static bucket; return how many were new. Nothing is deleted."""
     s3 = _s3(s3)
-    source, target = artifacts_bucket(stage), static_bucket(stage)
+    source, target = to.artifacts, to.static
     body = s3.get_object(Bucket=source, Key=release_key(release["sha"], release["static"]["zip"]))["Body"].read()
     added = 0
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
@@ -248,18 +260,18 @@ def _content_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def zappa_command(stage: str, function: str, release: dict, *, first: bool) -> list[str]:
+def zappa_command(stage: str, function: str, release: dict, *, bucket: str, first: bool) -> list[str]:
     """`zappa update` of one function from its zip in S3 (`zappa deploy` if the function does not exist yet)."""
     zip_key = release_key(release["sha"], release["functions"][function]["zip"])
     return [
         "deploy" if first else "update",
         package.zappa_stage(stage, function),
         "--zip",
-        f"s3://{artifacts_bucket(stage)}/{zip_key}",
+        f"s3://{bucket}/{zip_key}",
     ]
 
 
-def _zappa(arguments: list[str]) -> None:
+def _zappa(arguments: list[str], *, bucket: str, mark: str) -> None:
     venv = package.LAMBDA_VENV
     env = {
         **os.environ,
@@ -268,6 +280,9 @@ def _zappa(arguments: list[str]) -> None:
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "DASHBOARD_RELEASE_DEPLOY": "1",  # devstack/zappa_guard.py lets this run, and refuses Zappa by hand
+        # ... and gives Zappa the account's bucket, and this deploy's mark for the functions' environment
+        "DASHBOARD_ARTIFACTS_BUCKET": bucket,
+        "DASHBOARD_DEPLOY": mark,
     }
     subprocess.run([str(venv / "bin" / "zappa"), *arguments], cwd=ROOT, env=env, check=True)
 
@@ -282,9 +297,13 @@ def _function_exists(lambda_client, name: str) -> bool:
 
 def _publish(lambda_client, name: str) -> str:
     """A version of the function's code and configuration as they are now (Zappa's own publish precedes its
-    configuration update, so it would carry the old runtime and environment)."""
+    configuration update, so it would carry the old runtime and environment), once it can be invoked: with
+    SnapStart a new version stays `Pending` until its snapshot is taken. Zappa has already published that version
+    where SnapStart is on, and Lambda then answers with it rather than publish the same twice."""
     lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
-    return lambda_client.publish_version(FunctionName=name)["Version"]
+    version = lambda_client.publish_version(FunctionName=name)["Version"]
+    lambda_client.get_waiter("published_version_active").wait(FunctionName=name, Qualifier=version)
+    return version
 
 
 def _http_event(path: str, host: str) -> dict:
@@ -404,19 +423,21 @@ def runnable(release: dict, runtime: str) -> None:
             )
 
 
-def deploy(stage: str, sha: str, *, s3=None, lambda_client=None, run=_zappa) -> dict:
+def deploy(stage: str, sha: str, *, to: Buckets, s3=None, lambda_client=None, run=_zappa) -> dict:
     """Deploy one published release to a stage: static files, each function's new version, checks, then the alias."""
-    release = fetch_manifest(stage, sha, s3=s3)
+    release = fetch_manifest(to, sha, s3=s3)
     runnable(release, package.lambda_runtime())
     lambda_client = _client("lambda", lambda_client)
-    added = static_upload(stage, release, s3=s3)
-    print(f"static files: {added} new in s3://{static_bucket(stage)}")
+    added = static_upload(to, release, s3=s3)
+    print(f"static files: {added} new in s3://{to.static}")
     versions = {}
+    mark = f"{sha}@{datetime.now(UTC).isoformat(timespec='seconds')}"
     for function in ORDER:
         name = function_name(stage, function)
-        command = zappa_command(stage, function, release, first=not _function_exists(lambda_client, name))
+        first = not _function_exists(lambda_client, name)
+        command = zappa_command(stage, function, release, bucket=to.artifacts, first=first)
         print(f"zappa {' '.join(command)}", flush=True)
-        run(command)
+        run(command, bucket=to.artifacts, mark=mark)
         versions[function] = _publish(lambda_client, name)
     for function in ORDER:
         check(lambda_client, stage, function, versions[function])
@@ -486,10 +507,11 @@ def main(argv: list[str] | None = None) -> int:
             release = build(sha)
             print(json.dumps(release["functions"], indent=2))
         elif args.command == "publish":
-            release = publish(args.stage, directory=args.directory)
-            print(f"published {release['sha']} to s3://{artifacts_bucket(args.stage)}/releases/{release['sha']}/")
+            to = buckets(args.stage)
+            release = publish(to, directory=args.directory)
+            print(f"published {release['sha']} to s3://{to.artifacts}/releases/{release['sha']}/")
         elif args.command == "deploy":
-            deploy(args.stage, args.sha)
+            deploy(args.stage, args.sha, to=buckets(args.stage))
         elif args.command == "rollback":
             rollback(args.stage)
         elif args.command == "invalidate":

@@ -2,7 +2,7 @@
 # `releases/{sha}/manifest.json`. Versioned, and nothing expires, so any earlier release can be rolled back to.
 
 resource "aws_s3_bucket" "artifacts" {
-  bucket = "${local.name}-lambda-artifacts"
+  bucket = "${local.name}-lambda-artifacts-${local.account_id}"
   #checkov:skip=CKV_AWS_144:Cross-region replication: a lost bucket loses only rebuildable artifacts; any commit can be rebuilt and redeployed.
   #checkov:skip=CKV_AWS_18:Access logging: only the pipeline's role writes and reads here, and CloudTrail records it.
   #checkov:skip=CKV2_AWS_62:Event notifications: nothing reacts to a new artifact; the pipeline deploys what it uploaded.

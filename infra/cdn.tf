@@ -6,7 +6,7 @@
 #              without a Cache-Control of its own gets `max-age=0, must-revalidate`
 
 resource "aws_s3_bucket" "static" {
-  bucket = "${local.name}-static"
+  bucket = "${local.name}-static-${local.account_id}"
   #checkov:skip=CKV_AWS_144:Cross-region replication: every file here is rebuilt from the repository by collectstatic.
   #checkov:skip=CKV_AWS_18:Access logging: the files are public through CloudFront, which is where requests are seen.
   #checkov:skip=CKV2_AWS_62:Event notifications: nothing reacts to a new static file.

@@ -7,6 +7,8 @@ locals {
   table_prefix = "${local.name}-"
   ssm_path     = "/actions-dashboard/${terraform.workspace}"
 
+  # S3 bucket names are global: every bucket's name ends with the account's id, so that an installation in
+  # another account never collides (devstack/release.py derives the same names from its credentials).
   account_id = data.aws_caller_identity.current.account_id
 
   # The Lambda functions Zappa deploys (zappa_settings.json stages `dev`, `dev_reconcile`, `dev_ws`, and prod's).

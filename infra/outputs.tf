@@ -14,12 +14,12 @@ output "deploy_role_arn" {
 }
 
 output "artifacts_bucket" {
-  description = "For the GitHub environment's ARTIFACTS_BUCKET variable."
+  description = "Where releases are published (devstack/release.py derives the same name from the account)."
   value       = aws_s3_bucket.artifacts.bucket
 }
 
 output "static_bucket" {
-  description = "For the GitHub environment's STATIC_BUCKET variable."
+  description = "CloudFront's origin of /static and /errors (devstack/release.py derives the same name)."
   value       = aws_s3_bucket.static.bucket
 }
 

@@ -1,5 +1,7 @@
-# State lives in S3 (created once by infra/bootstrap/), one state per workspace: `dev` and `prod`.
-#   terraform init && terraform workspace select -or-create dev && terraform apply
+# State lives in S3 (created once by infra/bootstrap/), one state per workspace: `dev` and `prod`. The bucket's name
+# carries the account's id, so it is given at init (a partial backend configuration):
+#   terraform init -backend-config="bucket=$(terraform -chdir=bootstrap output -raw state_bucket)"
+#   terraform workspace select -or-create dev && terraform apply
 terraform {
   required_version = ">= 1.10"
 
@@ -11,7 +13,6 @@ terraform {
   }
 
   backend "s3" {
-    bucket               = "actions-dashboard-terraform-state"
     key                  = "infra.tfstate"
     workspace_key_prefix = "workspaces"
     region               = "eu-west-2"

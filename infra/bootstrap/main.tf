@@ -51,7 +51,7 @@ data "aws_iam_policy_document" "state_key" {
 }
 
 resource "aws_s3_bucket" "state" {
-  bucket = "actions-dashboard-terraform-state"
+  bucket = "actions-dashboard-terraform-state-${data.aws_caller_identity.current.account_id}"
   #checkov:skip=CKV_AWS_144:Cross-region replication: versioning keeps every earlier state, and the state can be re-imported from AWS itself.
   #checkov:skip=CKV_AWS_18:Access logging: a handful of people and the pipeline read it; CloudTrail records it.
   #checkov:skip=CKV2_AWS_62:Event notifications: nothing reacts to a state change.
@@ -139,4 +139,9 @@ resource "aws_iam_role_policy_attachment" "apigateway_logs" {
 
 resource "aws_api_gateway_account" "this" {
   cloudwatch_role_arn = aws_iam_role.apigateway_logs.arn
+}
+
+output "state_bucket" {
+  description = "infra/'s state bucket, for its partial backend configuration: terraform init -backend-config=\"bucket=...\"."
+  value       = aws_s3_bucket.state.bucket
 }

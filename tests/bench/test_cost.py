@@ -7,6 +7,7 @@ import re
 import pytest
 
 from bench import cost
+from dashboard.metrics import METRICS
 
 
 @pytest.fixture
@@ -89,3 +90,33 @@ def test_the_runbook_carries_a_section_it_wrote():
     assert float(stated.group(1).replace(",", "")) == pytest.approx(
         sum(float(r.replace(",", "")) for r in rows), abs=0.05
     )
+
+
+def test_it_counts_the_alarm_metrics_terraform_declares(tmp_path):
+    assert cost.alarm_metrics() == 14  # 8 alarms, 2 budgets, 3 function errors; fanout's metric math reads 2
+
+    copy_of_infra = tmp_path / "infra"
+    copy_of_infra.mkdir()
+    for path in cost.INFRA.glob("*.tf"):
+        (copy_of_infra / path.name).write_text(path.read_text())
+    with (copy_of_infra / "observability.tf").open("a") as observability:
+        observability.write(
+            '\nresource "aws_cloudwatch_metric_alarm" "more" {\n  for_each = toset(["a", "b"])\n'
+            '  alarm_name = "more-${each.key}"\n  metric_name = "Errors"\n}\n'
+        )
+
+    assert cost.alarm_metrics(copy_of_infra) == 16
+
+
+def test_it_counts_every_metric_series_the_app_emits_and_every_key(results):
+    assert cost.custom_metrics() == len(METRICS) - 1 + 3  # the GitHub budget once per credential kind
+    assert cost.kms_keys() == (2, 2)
+    assert "CloudWatch custom metrics" in {line.item for line in cost.estimate(results)}
+
+
+def test_snapstart_is_costed_for_the_functions_that_have_it(results, monkeypatch):
+    with_it = _line(cost.estimate(results), "Lambda SnapStart").dollars
+    monkeypatch.setattr(cost, "snap_start_memory_gb", lambda: 0.0)
+
+    assert with_it > 5  # a 1 GB snapshot cached for two versions, whatever the traffic
+    assert _line(cost.estimate(results), "Lambda SnapStart").dollars == 0

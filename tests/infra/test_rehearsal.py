@@ -75,6 +75,22 @@ def test_a_deploy_role_missing_an_action_the_calls_need_is_refused_and_moves_not
     assert _live(deployed_dev) == before
 
 
+def test_deploying_the_same_release_again_makes_new_versions_which_start_afresh(deployed_dev):
+    before = deployed_dev.holds("dev")
+
+    assert deployed_dev.release("deploy", "--stage", "dev", "--sha", SHAS[0]).returncode == 0
+
+    after = deployed_dev.holds("dev")
+    for function in package.FUNCTIONS:  # new containers, and for the app a new snapshot: SSM is read again
+        assert int(after[function]["aliases"]["live"]) > int(before[function]["aliases"]["live"])
+        marks = [
+            state[function]["configuration"]["Environment"]["Variables"]["DASHBOARD_DEPLOY"]
+            for state in (before, after)
+        ]
+        assert marks[0] != marks[1]
+        assert marks[1].startswith(SHAS[0])
+
+
 def test_a_wrong_handler_path_fails_its_check_and_no_function_moves(deployed_dev, built, tmp_path):
     def wrong_handler(settings):
         settings["dev_ws"]["lambda_handler"] = "realtime.lambda_ws.no_such_handler"

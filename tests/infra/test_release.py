@@ -10,6 +10,7 @@ from moto import mock_aws
 from devstack import release
 
 STAGE = "prod"
+TO = release.Buckets.of(STAGE, "123456789012")  # moto's account
 NO_CALLS = object()  # a Lambda client that would fail on any use: refused releases never reach Lambda
 
 
@@ -37,16 +38,19 @@ def s3(monkeypatch):
         monkeypatch.setenv(name, "testing")
     with mock_aws():
         client = boto3.client("s3", region_name=release.REGION)
-        for bucket in (release.artifacts_bucket(STAGE), release.static_bucket(STAGE)):
+        for bucket in (TO.artifacts, TO.static):
             client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": release.REGION})
         yield client
 
 
 def test_each_function_is_updated_from_its_zip_in_s3_or_created_the_first_time(tmp_path):
     manifest = _built(tmp_path / "a", "a" * 40)
-    bucket = release.artifacts_bucket(STAGE)
+    bucket = TO.artifacts
 
-    commands = [release.zappa_command(STAGE, function, manifest, first=function == "app") for function in release.ORDER]
+    commands = [
+        release.zappa_command(STAGE, function, manifest, bucket=bucket, first=function == "app")
+        for function in release.ORDER
+    ]
 
     assert commands == [
         ["update", "prod_ws", "--zip", f"s3://{bucket}/releases/{'a' * 40}/lambda-ws-{'a' * 40}.zip"],
@@ -55,13 +59,19 @@ def test_each_function_is_updated_from_its_zip_in_s3_or_created_the_first_time(t
     ]
 
 
+def test_the_buckets_are_those_of_the_account_the_credentials_belong_to(s3):
+    assert release.buckets(STAGE) == release.Buckets(
+        "actions-dashboard-prod-lambda-artifacts-123456789012", "actions-dashboard-prod-static-123456789012"
+    )
+
+
 def test_it_puts_static_files_with_their_cache_rules(s3, tmp_path):
     _built(tmp_path / "a", "a" * 40)
-    release.publish(STAGE, directory=tmp_path / "a", s3=s3)
+    release.publish(TO, directory=tmp_path / "a", s3=s3)
 
-    release.static_upload(STAGE, release.fetch_manifest(STAGE, "a" * 40, s3=s3), s3=s3)
+    release.static_upload(TO, release.fetch_manifest(TO, "a" * 40, s3=s3), s3=s3)
 
-    bucket = release.static_bucket(STAGE)
+    bucket = TO.static
     asset = s3.head_object(Bucket=bucket, Key="static/dashboard/app.0123456789ab.css")
     page = s3.head_object(Bucket=bucket, Key="errors/unavailable.html")
     plain = s3.head_object(Bucket=bucket, Key="static/dashboard/app.css")
@@ -71,25 +81,25 @@ def test_it_puts_static_files_with_their_cache_rules(s3, tmp_path):
     # The unhashed copy collectstatic also writes changes with each release: revalidated, and replaced.
     assert plain["CacheControl"] == "max-age=0, must-revalidate"
     _built(tmp_path / "b", "b" * 40)
-    release.publish(STAGE, directory=tmp_path / "b", s3=s3)
-    release.static_upload(STAGE, release.fetch_manifest(STAGE, "b" * 40, s3=s3), s3=s3)
+    release.publish(TO, directory=tmp_path / "b", s3=s3)
+    release.static_upload(TO, release.fetch_manifest(TO, "b" * 40, s3=s3), s3=s3)
     updated = s3.get_object(Bucket=bucket, Key="static/dashboard/app.css")["Body"].read()
     assert b"b" * 40 in updated
 
 
 def test_it_refuses_a_release_that_was_never_published(s3):
     with pytest.raises(release.ReleaseError, match="no release cafe"):
-        release.deploy(STAGE, "cafe", s3=s3, lambda_client=NO_CALLS, run=pytest.fail)
+        release.deploy(STAGE, "cafe", to=TO, s3=s3, lambda_client=NO_CALLS, run=pytest.fail)
 
 
 def test_it_refuses_a_zip_that_is_not_the_one_its_manifest_names(s3, tmp_path):
     _built(tmp_path / "a", "a" * 40)
-    release.publish(STAGE, directory=tmp_path / "a", s3=s3)
+    release.publish(TO, directory=tmp_path / "a", s3=s3)
     key = release.release_key("a" * 40, release.zip_name("app", "a" * 40))
-    s3.put_object(Bucket=release.artifacts_bucket(STAGE), Key=key, Body=b"something else")
+    s3.put_object(Bucket=TO.artifacts, Key=key, Body=b"something else")
 
     with pytest.raises(release.ReleaseError, match="is missing|is not the file"):
-        release.deploy(STAGE, "a" * 40, s3=s3, lambda_client=NO_CALLS, run=pytest.fail)
+        release.deploy(STAGE, "a" * 40, to=TO, s3=s3, lambda_client=NO_CALLS, run=pytest.fail)
 
 
 def test_it_refuses_to_publish_a_zip_changed_since_it_was_built(s3, tmp_path):
@@ -97,7 +107,7 @@ def test_it_refuses_to_publish_a_zip_changed_since_it_was_built(s3, tmp_path):
     (tmp_path / "a" / release.zip_name("ws", "a" * 40)).write_bytes(b"tampered")
 
     with pytest.raises(release.ReleaseError, match="is not the file the manifest describes"):
-        release.publish(STAGE, directory=tmp_path / "a", s3=s3)
+        release.publish(TO, directory=tmp_path / "a", s3=s3)
 
 
 def test_the_manifest_records_what_runs_on_lambda(tmp_path):

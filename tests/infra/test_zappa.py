@@ -8,6 +8,7 @@ import re
 import pytest
 from zappa.cli import ZappaCLI
 
+from devstack import release, zappa_guard
 from devstack.package import FUNCTIONS
 from tests.conftest import ROOT
 from tests.infra.conftest import INFRA
@@ -15,7 +16,7 @@ from tests.infra.terraform import load
 
 SETTINGS = ROOT / "zappa_settings.json"
 # What may differ between a stage's dev and prod: where they run and under which role, nothing of the code.
-STAGE_SPECIFIC = {"aws_environment_variables", "role_name", "s3_bucket", "extends"}
+STAGE_SPECIFIC = {"aws_environment_variables", "role_name", "extends"}
 SECRETS = {"DJANGO_SECRET_KEY", "GITHUB_CLIENT_SECRET", "GITHUB_APP_PRIVATE_KEY", "GITHUB_WEBHOOK_SECRET"}
 
 
@@ -73,7 +74,7 @@ def test_every_stage_runs_on_one_supported_runtime_and_refuses_zappa_by_hand():
     for name in json.loads(SETTINGS.read_text()):
         config = stage(name).stage_config
         assert config["runtime"] == "python3.12", name  # Amazon Linux 2023; python3.11 (Amazon Linux 2) is deprecated
-        assert config["callbacks"] == {"settings": "devstack.zappa_guard.refuse_by_hand"}, name
+        assert config["callbacks"] == {"settings": "devstack.zappa_guard.settings_loaded"}, name
 
 
 def test_every_function_path_named_imports():
@@ -96,7 +97,11 @@ def test_names_agree_with_terraform(workspace):
     config = load(INFRA)
     functions = {key: config.resolve(value, workspace=workspace) for key, value in config.locals["functions"].items()}
     roles = {key: config.resolve(value, workspace=workspace) for key, value in config.locals["roles"].items()}
-    bucket = config.resolve(config.resources["aws_s3_bucket"]["artifacts"]["bucket"], workspace=workspace)
+    account = "${data.aws_caller_identity.current.account_id}"  # what Terraform fills in from the credentials
+    buckets = {
+        key: config.resolve(config.resources["aws_s3_bucket"][key]["bucket"], workspace=workspace)
+        for key in ("artifacts", "static")
+    }
     domain = config.variables["domains"]["default"][workspace]
 
     for function, suffix in FUNCTIONS.items():
@@ -106,8 +111,9 @@ def test_names_agree_with_terraform(workspace):
         assert (
             config.resolve(config.resources["aws_iam_role"][function]["name"], workspace=workspace) == roles[function]
         )
-        assert cli.stage_config["s3_bucket"] == bucket
+        assert "s3_bucket" not in cli.stage_config  # the account's, given by the release script (zappa_guard.py)
         assert cli.stage_config["aws_environment_variables"]["DJANGO_ALLOWED_HOSTS"] == domain
+    assert buckets == vars(release.Buckets.of(workspace, account))
 
 
 def test_it_fails_when_a_role_name_differs_from_terraform(tmp_path, monkeypatch):
@@ -119,3 +125,61 @@ def test_it_fails_when_a_role_name_differs_from_terraform(tmp_path, monkeypatch)
 
     with pytest.raises(AssertionError, match="actions-dashboard-prod-websocket"):
         test_names_agree_with_terraform("prod")
+
+
+def test_snapstart_restores_the_app_from_a_snapshot_of_django_already_started():
+    for name in json.loads(SETTINGS.read_text()):
+        config = stage(name).stage_config
+        app = name in ("dev", "prod")
+        # On the app alone: the one a person waits for. The socket function is light, reconciliation runs on a
+        # schedule, and a snapshot is paid for while its version is active (docs/OPERATIONS.md, Cost).
+        assert config["snap_start"] == ("PublishedVersions" if app else "None"), name
+        # Zappa starts Django while Lambda initialises (otherwise on the first request), so the snapshot holds it.
+        assert config["aws_environment_variables"]["INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT"] == "1", name
+        # What SnapStart does not support (AWS's SnapStart documentation, "Supported features and limitations").
+        assert "provisioned_concurrency" not in config, name
+        assert "efs_config" not in config, name
+        assert config.get("ephemeral_storage", {"Size": 512})["Size"] <= 512, name
+
+
+@pytest.fixture
+def typed(monkeypatch):
+    """A Zappa command as Zappa hands it to the settings callback: after loading the settings."""
+    for name in ("DASHBOARD_RELEASE_DEPLOY", "DASHBOARD_ARTIFACTS_BUCKET", "DASHBOARD_DEPLOY"):
+        monkeypatch.delenv(name, raising=False)
+
+    def cli(command: str, name: str) -> ZappaCLI:
+        loaded = stage(name)
+        loaded.command = command
+        return loaded
+
+    return cli
+
+
+def test_zappa_run_by_the_release_script_gets_the_accounts_bucket_and_a_new_mark(typed, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_RELEASE_DEPLOY", "1")
+    monkeypatch.setenv("DASHBOARD_ARTIFACTS_BUCKET", "actions-dashboard-prod-lambda-artifacts-210987654321")
+    monkeypatch.setenv("DASHBOARD_DEPLOY", f"{'a' * 40}@2026-12-07T23:59:00+00:00")
+    cli = typed("update", "prod_ws")
+
+    zappa_guard.settings_loaded(cli)
+
+    assert cli.s3_bucket_name == "actions-dashboard-prod-lambda-artifacts-210987654321"
+    assert cli.aws_environment_variables == {
+        **stage("prod_ws").stage_config["aws_environment_variables"],
+        "DASHBOARD_DEPLOY": f"{'a' * 40}@2026-12-07T23:59:00+00:00",
+    }
+
+
+@pytest.mark.parametrize("command", sorted(zappa_guard.GUARDED))
+def test_zappa_by_hand_is_refused_and_reads_nothing_of_the_release(typed, command):
+    with pytest.raises(SystemExit, match=r"Run instead: (python -m devstack\.release|terraform)"):
+        zappa_guard.settings_loaded(typed(command, "prod"))
+
+
+def test_zappa_commands_that_change_nothing_still_work_by_hand(typed):
+    cli = typed("status", "prod")
+
+    zappa_guard.settings_loaded(cli)
+
+    assert "DASHBOARD_DEPLOY" not in cli.aws_environment_variables
