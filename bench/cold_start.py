@@ -8,9 +8,18 @@ counted: a Lambda answers first and lives on. The process runs with `-I -S -B`: 
 site-packages, and no bytecode written, as on Lambda's read-only /var/task. "Without" removes every __pycache__
 from the package, which is what Lambda effectively gets from a default Zappa package (its 1980 timestamps make
 shipped bytecode stale).
+
+This machine's speed moves by 2x from day to day, so the absolute figure alone says little: the same run also
+starts a bare Django project (bench/bare_django/: one URL, no database, no apps) packaged the same way, from the
+app's zip's own third-party content (Zappa's handler, Django, boto3, ...) with the bare project in place of the app's
+code, and reports the app's cold start as a ratio to it. The starts of the two alternate, so that drift in the
+machine's speed affects both alike.
 """
 
+import importlib.util
 import json
+import py_compile
+import re
 import secrets
 import shutil
 import statistics
@@ -27,6 +36,10 @@ from devstack import dynamodb_local, package
 RUNS = 5
 TABLE_PREFIX = "actions-dashboard-dev-"
 COMMAND = "make bench-cold-start"
+# The yardstick: a bare Django project, shipped in the zip as this top-level package.
+BARE_PROJECT = Path(__file__).resolve().parent / "bare_django"
+BARE_SETTINGS = f"{BARE_PROJECT.name}.settings"
+RATIO_TARGET = 1.1
 
 SCRIPT = """
 import json, os, sys, time
@@ -99,16 +112,76 @@ def serve_healthz(
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _cold_starts(directory: Path, environment: dict[str, str]) -> list[float]:
-    timings = []
-    for _ in range(RUNS):
-        spawned_at = time.time()
-        outcome = serve_healthz(directory, environment)
-        if outcome["status"] != 200:
-            raise RuntimeError(f"the packaged app did not serve /healthz: {outcome}")
-        # Until the answer is ready, not until the process exits: a Lambda answers, then lives on.
-        timings.append((outcome["answered_at"] - spawned_at) * 1000)
+def bare_zip(app_zip: Path, output: Path) -> Path:
+    """The bare Django project packaged as the app is: `app_zip` without the app's own code, with bench/bare_django/.
+
+    Everything in the app's zip that is not the project's (Zappa's handler and the packages it took from the Lambda
+    environment, bytecode and all) is copied as it is; Zappa's generated settings are the app's with the Django
+    settings module replaced; the bare project's modules come with bytecode compiled as the app's is
+    (unchecked-hash), which the "without bytecode" start removes like the app's.
+    """
+    first_party = {path.name for path in package.ROOT.iterdir()} - {"__pycache__"}
+
+    def is_first_party(name: str) -> bool:
+        top, _, rest = name.partition("/")
+        if top == "__pycache__":  # bytecode of top-level modules: manage.py's is the app's, six.py's is not
+            return f"{rest.split('.')[0]}.py" in first_party
+        return top in first_party
+
+    with zipfile.ZipFile(app_zip) as zin, zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if is_first_party(info.filename):
+                continue
+            data = zin.read(info.filename)
+            if info.filename == "zappa_settings.py":
+                data, replaced = re.subn(
+                    rb"^DJANGO_SETTINGS=.*$", f"DJANGO_SETTINGS={BARE_SETTINGS!r}".encode(), data, flags=re.M
+                )
+                if replaced != 1:
+                    raise RuntimeError("Zappa's settings in the app's zip name no Django settings module")
+            zout.writestr(info, data)
+        with tempfile.TemporaryDirectory() as scratch:
+            for source in sorted(BARE_PROJECT.glob("*.py")):
+                name = f"{BARE_PROJECT.name}/{source.name}"
+                compiled = Path(scratch, source.name + "c")
+                py_compile.compile(
+                    str(source),
+                    cfile=str(compiled),
+                    dfile=name,
+                    doraise=True,
+                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+                )
+                for entry, path in ((name, source), (importlib.util.cache_from_source(name), compiled)):
+                    info = zipfile.ZipInfo(entry, date_time=(1980, 1, 1, 0, 0, 0))
+                    info.external_attr = 0o644 << 16
+                    zout.writestr(info, path.read_bytes())
+    return output
+
+
+def _cold_start(directory: Path, environment: dict[str, str]) -> float:
+    """One cold start, in ms: spawn to the answer of GET /healthz."""
+    spawned_at = time.time()
+    outcome = serve_healthz(directory, environment)
+    if outcome["status"] != 200:
+        raise RuntimeError(f"{directory.name} did not serve /healthz: {outcome}")
+    # Until the answer is ready, not until the process exits: a Lambda answers, then lives on.
+    return (outcome["answered_at"] - spawned_at) * 1000
+
+
+def interleaved_cold_starts(packages: dict[str, Path], environment: dict[str, str]) -> dict[str, list[float]]:
+    """RUNS cold starts of each unpacked package, taken in rounds (one of each per round, the order reversed every
+    other round), so that the machine's speed drifting during the run affects every package alike."""
+    timings: dict[str, list[float]] = {name: [] for name in packages}
+    order = list(packages)
+    for round_ in range(RUNS):
+        for name in order if round_ % 2 == 0 else reversed(order):
+            timings[name].append(_cold_start(packages[name], environment))
     return timings
+
+
+def paired_ratio(app: list[float], bare: list[float]) -> float:
+    """The median of the ratios of the app's start to the bare project's of the same round."""
+    return statistics.median(mine / theirs for mine, theirs in zip(app, bare, strict=True))
 
 
 def run() -> list[Figure]:
@@ -127,12 +200,21 @@ def run() -> list[Figure]:
         )
         environment = lambda_environment("dev", endpoint=endpoint, table_prefix=TABLE_PREFIX)
         with tempfile.TemporaryDirectory() as scratch:
-            with_bytecode = unpack(zip_path, Path(scratch, "with"))
-            without_bytecode = unpack(zip_path, Path(scratch, "without"), keep_bytecode=False)
-            fast = statistics.median(_cold_starts(with_bytecode, environment))
-            slow = statistics.median(_cold_starts(without_bytecode, environment))
+            bare_path = bare_zip(zip_path, Path(scratch, "bare.zip"))
+            packages = {
+                "app": unpack(zip_path, Path(scratch, "app")),
+                "bare": unpack(bare_path, Path(scratch, "bare")),
+                "app_without": unpack(zip_path, Path(scratch, "app_without"), keep_bytecode=False),
+                "bare_without": unpack(bare_path, Path(scratch, "bare_without"), keep_bytecode=False),
+            }
+            timings = interleaved_cold_starts(packages, environment)
     finally:
         dynamodb_local.stop(server)
+    fast, slow, bare_fast, bare_slow = (
+        statistics.median(timings[name]) for name in ("app", "app_without", "bare", "bare_without")
+    )
+    ratio = paired_ratio(timings["app"], timings["bare"])
+    ratio_slow = paired_ratio(timings["app_without"], timings["bare_without"])
     return [
         Figure(
             key="lambda.cold_start",
@@ -150,13 +232,50 @@ def run() -> list[Figure]:
             f"build (`package.build(local=True)`: this machine's Python, 3.11, and its bytecode); the pipeline ships "
             f"the runtime build ({package.lambda_runtime()}: its wheels for Lambda's platform, its bytecode compiled "
             f"by a Python of that version in the build job). A runtime build made where no such Python is ships no "
-            f"bytecode: the figure without bytecode is what that costs.",
+            f"bytecode: the figure without bytecode is what that costs. This machine's speed varies from day to day: "
+            f"the ratio to a bare Django project, measured in the same run, is the figure to compare across runs.",
         ),
         Figure(
             key="lambda.cold_start_without_bytecode",
             label="Lambda cold start, no bytecode shipped (median of 5)",
             value=slow,
             unit="ms",
+            target="(comparison)",
+            met=None,
+            command=COMMAND,
+        ),
+        Figure(
+            key="lambda.cold_start_ratio",
+            label="Lambda cold start ÷ a bare Django project's, precompiled bytecode (median of 5 rounds)",
+            value=ratio,
+            unit="×",
+            target=f"≤ {RATIO_TARGET}",
+            met=ratio <= RATIO_TARGET,
+            command=COMMAND,
+            notes=f"What the app's cold start costs beyond Django's own, as a ratio, so that it can be compared "
+            f"between runs on a machine whose speed varies. The yardstick is a bare Django project "
+            f"(bench/bare_django/: DEBUG off, no database, no apps, no middleware, one URL answering `ok`) in a zip "
+            f"made from the app's release zip itself (Zappa's handler and the same third-party packages, bytecode "
+            f"and all; only the app's code replaced by the bare project's), started the same way (fresh "
+            f"`python -I -S -B` process, Zappa's handler, the same environment and request, GET /healthz). In each "
+            f"of 5 rounds both are started one after the other, the order alternating; the figure is the median of "
+            f"the rounds' ratios. This run: app {fast:.0f} ms, bare Django {bare_fast:.0f} ms. Without bytecode: "
+            f"app {slow:.0f} ms, bare Django {bare_slow:.0f} ms, ratio {ratio_slow:.2f}. The app's extra time "
+            f"includes what its first request does and the bare project's does not (its /healthz reads DynamoDB "
+            f"Local).",
+            details={
+                "app_ms": fast,
+                "bare_ms": bare_fast,
+                "app_ms_without_bytecode": slow,
+                "bare_ms_without_bytecode": bare_slow,
+                "runs_ms": timings,
+            },
+        ),
+        Figure(
+            key="lambda.cold_start_ratio_without_bytecode",
+            label="Lambda cold start ÷ a bare Django project's, no bytecode shipped (median of 5 rounds)",
+            value=ratio_slow,
+            unit="×",
             target="(comparison)",
             met=None,
             command=COMMAND,

@@ -69,6 +69,11 @@ TARGETS = [
     Target(10, "Schemathesis: ≥ 1,000 generated cases per operation", "schema_fuzz.cases_per_operation"),
     Target(10, "Schemathesis: no server errors", "schema_fuzz.server_errors"),
     Target(10, "atheris on webhook verify-and-parse: no crashes", "fuzz.webhook_crashes"),
+    Target(
+        16,
+        "Cold start ÷ a bare Django project's, packaged and started the same way, precompiled bytecode: ≤ 1.1",
+        "lambda.cold_start_ratio",
+    ),
 ]
 # Targets an issue set on behaviour rather than a number: asserted by tests, which fail if they are not met.
 TESTED_TARGETS = [

@@ -1,0 +1,11 @@
+"""One URL, at the path the app's health check answers on, so the benchmark sends both the same request."""
+
+from django.http import HttpResponse
+from django.urls import path
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [path("healthz", healthz)]
