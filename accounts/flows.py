@@ -8,14 +8,11 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from accounts.models import UserRecord, UserSettings
 from accounts.sessions import sessions_delete_for_user
 from accounts.tokens import tokens_seal
-from dashboard import github
+from dashboard.lib import github
+from dashboard.lib.dynamo import set_or_remove
 from realtime.fanout import access_ended
 
 logger = logging.getLogger(__name__)
-
-
-def _set_or_remove(attribute, value):
-    return attribute.set(value) if value is not None else attribute.remove()
 
 
 def user_sign_in(*, profile: dict, grant: github.TokenGrant) -> UserRecord:
@@ -31,15 +28,15 @@ def user_sign_in(*, profile: dict, grant: github.TokenGrant) -> UserRecord:
     record.update(
         actions=[
             UserRecord.login.set(profile["login"]),
-            _set_or_remove(UserRecord.name, profile.get("name") or None),
-            _set_or_remove(UserRecord.avatar_url, profile.get("avatar_url") or None),
+            set_or_remove(UserRecord.name, profile.get("name") or None),
+            set_or_remove(UserRecord.avatar_url, profile.get("avatar_url") or None),
             UserRecord.created_at.set(UserRecord.created_at | now),
             UserRecord.updated_at.set(now),
             UserRecord.refresh_lease.remove(),
             UserRecord.refresh_lease_until.remove(),
             UserRecord.token_ciphertext.set(record.token_ciphertext),
-            _set_or_remove(UserRecord.access_token_expires_at, record.access_token_expires_at),
-            _set_or_remove(UserRecord.refresh_token_expires_at, record.refresh_token_expires_at),
+            set_or_remove(UserRecord.access_token_expires_at, record.access_token_expires_at),
+            set_or_remove(UserRecord.refresh_token_expires_at, record.refresh_token_expires_at),
             # A new grant supersedes whatever refresh another container might be waiting on.
             UserRecord.token_version.add(1),
         ]

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -46,8 +48,10 @@ class SettingsForm(forms.Form):
             del self.fields["selected_repos"], self.fields["pinned_repos"]
         else:
             choices = [(name, name) for name in repos]
-            self.fields["selected_repos"].choices = choices
-            self.fields["pinned_repos"].choices = choices
+            for name in ("selected_repos", "pinned_repos"):
+                field = self.fields[name]
+                assert isinstance(field, RepoChoiceField)  # declared so above
+                field.choices = choices
 
     def clean_selected_repos(self):
         selected = self.cleaned_data["selected_repos"]
@@ -63,8 +67,9 @@ class SettingsForm(forms.Form):
             raise ValidationError(f"Pin at most {MAX_PINNED} repositories ({len(pinned)} pinned).")
         return pinned
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data (the stub allows an override's None)
         selected, pinned = cleaned.get("selected_repos"), cleaned.get("pinned_repos")
         if selected and pinned and not set(pinned) <= set(selected):
             missing = ", ".join(sorted(set(pinned) - set(selected)))

@@ -7,7 +7,7 @@ from django.shortcuts import redirect
 
 from accounts.flows import user_revoke
 from accounts.tokens import NoToken
-from dashboard.github import BadCredentials
+from dashboard.lib.github import BadCredentials
 
 logger = logging.getLogger(__name__)
 

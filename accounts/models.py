@@ -15,7 +15,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
-from dashboard.dynamo import TableMeta, TableModel, table
+from dashboard.lib.dynamo import TableMeta, TableModel, table
 
 
 class UserRecord(TableModel):
@@ -93,8 +93,17 @@ class UserSettings(TableModel):
         table_name = table("user-settings")
 
     user_id = NumberAttribute(hash_key=True, attr_name="userId")
-    selected_repos = ListAttribute(of=UnicodeAttribute, default=list, attr_name="selectedRepos")
-    pinned_repos = ListAttribute(of=UnicodeAttribute, default=list, attr_name="pinnedRepos")
+    # Read as strings: PynamoDB's stub types a list's items as the `of` attribute class itself.
+    selected_repos: ListAttribute[str] = ListAttribute(
+        of=UnicodeAttribute,  # type: ignore[arg-type]
+        default=list,
+        attr_name="selectedRepos",
+    )
+    pinned_repos: ListAttribute[str] = ListAttribute(
+        of=UnicodeAttribute,  # type: ignore[arg-type]  # as above
+        default=list,
+        attr_name="pinnedRepos",
+    )
     theme = UnicodeAttribute(default="system")
     auto_refresh = BooleanAttribute(default=True, attr_name="autoRefresh")
     notifications = NotificationPreferences(default=NotificationPreferences)
@@ -109,11 +118,16 @@ class GitHubUser(AbstractBaseUser):
     login = models.CharField(max_length=39, unique=True)
     name = models.CharField(max_length=255, blank=True)
     avatar_url = models.URLField(blank=True)
-    password = None
+    # None removes the inherited field (Django allows it for an abstract parent's fields; django-stubs types the
+    # attribute as the field's str only).
+    password = None  # type: ignore[assignment]
     # With no last_login field, Django's login() does not try to write one to a database that does not exist.
     last_login = None
 
     USERNAME_FIELD = "login"
+
+    # The UserRecord the request's user was built from (from_record), not a field: views read it from here.
+    record: UserRecord
 
     class Meta:
         managed = False

@@ -53,6 +53,8 @@ class SessionStore(SessionBase):
         # again for each middleware that asks for the user afterwards (each another round of timeouts).
         if self._load_failure is not None:
             raise self._load_failure
+        if self.session_key is None:
+            return {}  # no cookie, no session (Django asks only with a key)
         try:
             record = SessionRecord.get(session_key_hash(self.session_key), consistent_read=True)
         except DoesNotExist:
@@ -75,7 +77,8 @@ class SessionStore(SessionBase):
 
     def create(self):
         while True:
-            self._session_key = self._get_new_session_key()
+            # SessionBase's private helpers, meant for session engines, are missing from django-stubs.
+            self._session_key = self._get_new_session_key()  # type: ignore[attr-defined]
             try:
                 self.save(must_create=True)
             except CreateError:
@@ -86,12 +89,12 @@ class SessionStore(SessionBase):
     def save(self, must_create=False):
         if self.session_key is None:
             return self.create()
-        data = self._get_session(no_load=must_create)
+        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]  # as in create()
         if must_create:
             self._created_at = _now()
         user_id = data.get(SESSION_KEY)
         record = SessionRecord(
-            session_id=session_key_hash(self._get_or_create_session_key()),
+            session_id=session_key_hash(self._get_or_create_session_key()),  # type: ignore[attr-defined]  # as above
             user_id=int(user_id) if user_id is not None else None,
             data=self.encode(data),
             created_at=self._created_at or _now(),

@@ -16,7 +16,8 @@ from pynamodb.exceptions import UpdateError
 
 from accounts.crypto import KeyServiceUnavailable, TokenDecryptionError, token_cipher
 from accounts.models import UserRecord
-from dashboard import github
+from dashboard.lib import github
+from dashboard.lib.dynamo import set_or_remove
 
 # Refresh this long before the access token expires, so a request never starts with a token about to lapse.
 REFRESH_MARGIN = timedelta(minutes=5)
@@ -48,7 +49,7 @@ def _context(user_id: int) -> dict[str, str]:
 def tokens_seal(record: UserRecord, grant: github.TokenGrant) -> None:
     """Put a grant's tokens on the record, encrypted; the caller saves it."""
     plaintext = json.dumps({"access": grant.access_token, "refresh": grant.refresh_token}).encode()
-    record.token_ciphertext = token_cipher().encrypt(plaintext, _context(record.user_id))
+    record.token_ciphertext = token_cipher().encrypt(plaintext, _context(int(record.user_id)))
     record.access_token_expires_at = grant.access_expires_at
     record.refresh_token_expires_at = grant.refresh_expires_at
 
@@ -58,7 +59,7 @@ def tokens_open(record: UserRecord) -> Tokens:
     if not record.token_ciphertext:
         raise NoToken(f"user {record.user_id} has no stored token")
     try:
-        opened = json.loads(token_cipher().decrypt(record.token_ciphertext, _context(record.user_id)))
+        opened = json.loads(token_cipher().decrypt(record.token_ciphertext, _context(int(record.user_id))))
     except TokenDecryptionError as error:
         raise NoToken(f"user {record.user_id}'s token could not be decrypted: {error}") from error
     except KeyServiceUnavailable as error:
@@ -140,8 +141,8 @@ def _refresh_holding_lease(record: UserRecord, tokens: Tokens, lease: str) -> st
         record.update(
             actions=[
                 UserRecord.token_ciphertext.set(record.token_ciphertext),
-                UserRecord.access_token_expires_at.set(grant.access_expires_at),
-                UserRecord.refresh_token_expires_at.set(grant.refresh_expires_at),
+                set_or_remove(UserRecord.access_token_expires_at, grant.access_expires_at),
+                set_or_remove(UserRecord.refresh_token_expires_at, grant.refresh_expires_at),
                 UserRecord.token_version.set(seen_version + 1),
                 UserRecord.updated_at.set(_now()),
                 UserRecord.refresh_lease.remove(),

@@ -1,7 +1,8 @@
 """Sign-in with GitHub, sign-out, the session as JSON, and the settings pages.
 
 allauth does the OAuth protocol (state bound to the session, PKCE S256, code exchange, profile); nothing here
-touches SQL. See FINDINGS: allauth's own pipeline needs the ORM, so these views call the provider directly.
+touches SQL. allauth's own pipeline needs the ORM, so these views call the provider directly
+(docs/decisions.md#allauth-without-sql).
 """
 
 import json
@@ -15,7 +16,6 @@ from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -38,7 +38,8 @@ from accounts.preferences import (
     preferences_save,
 )
 from accounts.tokens import user_access_token
-from dashboard import github
+from dashboard.lib import github
+from dashboard.surfaces import CANNOT_ASK, NOT_ANSWERING, api_view, page_view
 from realtime.fanout import access_ended
 
 logger = logging.getLogger(__name__)
@@ -91,15 +92,17 @@ def github_callback(request):
         if '"error"' in str(error) or "error=" in str(error):
             return _auth_error(request, "GitHub refused this sign-in. Please sign in again.", status=400)
         logger.warning("GitHub sign-in failed: the token endpoint did not answer properly")
-        return _auth_error(request, "GitHub is not answering properly. Please try again shortly.", status=502)
+        return _auth_error(request, NOT_ANSWERING, status=502)
     except requests.RequestException as error:
         logger.warning("GitHub sign-in failed: %s", type(error).__name__)
-        return _auth_error(request, "GitHub is not answering. Please try again shortly.", status=502)
+        return _auth_error(request, NOT_ANSWERING, status=502)
 
     record = user_sign_in(profile=social_login.account.extra_data, grant=github.TokenGrant.from_response(token_data))
     # login() cycles the session key, so a key fixed before sign-in is worthless after it.
     auth_login(request, GitHubUser.from_record(record), backend="accounts.backends.GitHubBackend")
-    return theme_remember(redirect(_safe_next(request, state.get("next"))), user_settings_ensure(record.user_id).theme)
+    return theme_remember(
+        redirect(_safe_next(request, state.get("next"))), user_settings_ensure(int(record.user_id)).theme
+    )
 
 
 @require_POST
@@ -134,13 +137,13 @@ def _accessible_repos(request) -> list[str] | None:
     """Every repository the user can access, or None (with a message) when GitHub cannot be reached."""
     try:
         return [repo.full_name for repo in github.user_repositories(user_access_token(request.user.pk))]
-    except (github.GitHubUnavailable, github.RateLimited):
+    except CANNOT_ASK:
         return None
 
 
-@login_required
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@page_view
 def settings_page(request):
     """The user's settings, as a form in the spirit of Django's admin."""
     current = user_settings_ensure(request.user.pk)
@@ -158,9 +161,9 @@ def settings_page(request):
     return render(request, "accounts/settings.html", context, status=400 if form.errors else 200)
 
 
-@login_required
 @never_cache
 @require_POST
+@page_view
 def feed_token(request):
     """Make a new feed link (the old one stops working), or with `revoke`, stop feeds by link altogether.
 
@@ -180,10 +183,9 @@ def feed_token(request):
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "PUT", "PATCH"])
+@api_view
 def settings_api(request):
     """The user's settings as JSON: GET reads them, PUT/PATCH change the keys given (CSRF-protected)."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"error": "Sign in first."}, status=401)
     current = user_settings_ensure(request.user.pk)
     if request.method in ("GET", "HEAD"):
         return JsonResponse(preferences_as_json(current))
@@ -194,7 +196,7 @@ def settings_api(request):
     repos = _accessible_repos(request)
     touches_repos = isinstance(body, dict) and bool({"selected_repos", "pinned_repos"} & set(body))
     if repos is None and touches_repos:
-        unavailable = {"__all__": ["GitHub is not answering; repositories cannot be checked now."]}
+        unavailable = {"__all__": [f"{NOT_ANSWERING} Repositories cannot be checked until it does."]}
         return JsonResponse({"errors": unavailable}, status=503)
     try:
         data = preferences_from_json(body, current, accessible=repos)

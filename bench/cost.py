@@ -18,7 +18,7 @@ import hcl2
 from hcl2 import SerializationOptions
 
 from bench.report import Figure
-from dashboard.metrics import METRICS
+from dashboard.lib.metrics import METRICS
 from devstack.package import FUNCTIONS, stage_setting, zappa_stage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ PRICES = {
     "s3_gb_month": 0.024,
 }
 
-# --- The workload: the design's load, and what no benchmark measures -------------------------------------------
+# --- The workload: the design's load (docs/decisions.md#design-load), and what no benchmark measures ------------------
 RUNS_PER_DAY = 1000
 OPEN_DASHBOARDS = 10  # the design's load (issue 10 models 100 times it: 100,000 runs, 1,000 dashboards)
 HOURS_OPEN_PER_DAY = 10  # a working day with the page left open
@@ -84,7 +84,7 @@ MEMORY_GB = {"app": 1.0, "reconcile": 0.5, "ws": 0.5}  # zappa_settings.json
 INVOCATIONS_PER_COLD_START = 50
 # SnapStart versions with a snapshot cached at once: `live`, and `previous` until it has gone 14 days uninvoked.
 SNAPSHOT_VERSIONS = 2
-# Values of a metric's extra dimension (dashboard/github.py: app, installation and user budgets).
+# Values of a metric's extra dimension (dashboard/lib/github/: app, installation and user budgets).
 METRIC_SERIES = {"GitHubRateLimitRemaining": 3}
 # Each key's cost from its third year, when both paid rotations have happened: the estimate does not rest on
 # the keys being new.
@@ -156,7 +156,7 @@ def alarm_metrics(directory: Path = INFRA) -> int:
 
 
 def custom_metrics() -> int:
-    """The metric series the app emits per stage (dashboard/metrics.py), each of which CloudWatch bills."""
+    """The metric series the app emits per stage (dashboard/lib/metrics.py), each of which CloudWatch bills."""
     return sum(METRIC_SERIES.get(name, 1) for name in METRICS)
 
 
@@ -320,7 +320,7 @@ def estimate(
             series,
             "metrics",
             series * p["custom_metric_month"],
-            "dashboard/metrics.py, by Stage (and by credential for the GitHub budget)",
+            "dashboard/lib/metrics.py, by Stage (and by credential for the GitHub budget)",
         ),
         Line(
             "KMS keys and requests",

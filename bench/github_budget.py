@@ -71,8 +71,8 @@ def run() -> list[Figure]:
         from django.conf import settings
         from django.test import Client
 
+        from dashboard.reconciliation import reconcile
         from devstack.live import live_app
-        from runs.reconcile import reconcile
 
         added = sim.add_repositories("acme", 48, access={USER: "read", "alice": "write"})
         repos = ["acme/storefront", "acme/api", *added]

@@ -28,7 +28,7 @@ BUSIEST_REPO_SHARE = 0.2
 GITHUB_PAGE_SECONDS = 0.5
 DELIVERIES_PER_PAGE = 100
 RECONCILE_EVERY_S = 300
-RECONCILE_WINDOW_S = RECONCILE_EVERY_S + 15 * 60  # runs.reconcile.RESCAN_MARGIN: each pass re-reads 20 minutes
+RECONCILE_WINDOW_S = RECONCILE_EVERY_S + 15 * 60  # webhooks.redelivery.RESCAN_MARGIN: each pass re-reads 20 minutes
 COALESCE_SECONDS = 1.0  # the proposed change: at most one message per connection per second
 
 
@@ -103,7 +103,7 @@ LIMITS = [
         "GitHub: the App's requests per hour listing deliveries for reconciliation",
         5_000,
         "requests/h",
-        "FINDINGS.md (GitHub's contract): 5,000 an hour at the least; the App JWT's own budget is assumed equal",
+        "docs/decisions.md#rate-limits: 5,000 an hour at the least; the App JWT's own budget is assumed equal",
         lambda results, r: _listing_pages_h(r, RECONCILE_WINDOW_S),
         "Each pass lists on from where the last stopped (GitHub's `cursor`, kept in DynamoDB) instead of "
         "rescanning 20 minutes, so each delivery is listed once; late failures are caught by one page of "
@@ -139,7 +139,7 @@ LIMITS = [
         "Webhook answer time with the fan-out inside the request (GitHub waits 10 s)",
         10_000,
         "ms",
-        "FINDINGS.md (GitHub's contract): answer 2xx within 10 s",
+        "docs/decisions.md#webhook-timeout: answer 2xx within 10 s",
         lambda results, r: r.webhook_ms + r.dashboards * cost.AWS_ROUND_TRIP_MS,
         "The same change: the webhook stores the change and answers; the stream delivers it.",
         lambda results, r: r.webhook_ms,

@@ -74,7 +74,7 @@ class DynamoDBRequests:
         self._lock = threading.Lock()
 
     def __enter__(self):
-        from dashboard.dynamo import shared_client
+        from dashboard.lib.dynamo import shared_client
 
         self._client = shared_client()
         self._client.meta.events.register("before-call.dynamodb.*", self._count)
@@ -178,7 +178,7 @@ def seed_repositories(user_id: int, count: int, runs_per_repo: int):
                 ),
                 installation_id=1,
             )
-    from dashboard.dynamo import shared_client
+    from dashboard.lib.dynamo import shared_client
     from runs.models import RepoSummary
 
     for name in repos:

@@ -9,10 +9,11 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.templatetags.board import category_label, duration, seconds_between, state_badge
-from runs.board import BoardRepo, BoardRun
+from runs.board import BoardRepo
+from runs.summaries import RunSummary
 
 
-def _timing(run: BoardRun) -> str:
+def _timing(run: RunSummary) -> str:
     if run.finished:
         return duration(seconds_between(run.run_started_at, run.updated_at))
     if run.run_started_at is None:
@@ -21,7 +22,7 @@ def _timing(run: BoardRun) -> str:
     return f'<time data-elapsed-from="{started}">{duration(seconds_between(run.run_started_at, None))}</time>'
 
 
-def _row(repo: BoardRepo, run: BoardRun) -> str:
+def _row(repo: BoardRepo, run: RunSummary) -> str:
     attempt = f' <span class="muted">attempt {run.run_attempt}</span>' if run.run_attempt > 1 else ""
     event = f' <span class="muted">{escape(run.event)}</span>' if run.event and run.event != "push" else ""
     return (
@@ -32,7 +33,7 @@ def _row(repo: BoardRepo, run: BoardRun) -> str:
     )
 
 
-def _mark(run: BoardRun) -> str:
+def _mark(run: RunSummary) -> str:
     title = f"{run.workflow_name} #{run.run_number} {run.head_branch}: {category_label(run.category)}"
     return f'<li class="mark {run.category}" title="{escape(title)}"></li>'
 

@@ -40,6 +40,7 @@ def aws_unavailable(error: BaseException | None) -> bool:
 def server_error(request) -> HttpResponse:
     unavailable = aws_unavailable(sys.exc_info()[1])
     status, message = (503, UNAVAILABLE) if unavailable else (500, FAILED)
+    response: HttpResponse
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
         response = JsonResponse({"error": message}, status=status)
     else:

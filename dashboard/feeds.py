@@ -17,13 +17,15 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from accounts.feed_tokens import feed_token_user
 from accounts.flows import user_revoke
 from accounts.tokens import NoToken
-from dashboard import github
 from dashboard.forms import BoardFilterForm
-from dashboard.links import safe_github_url
-from runs.board import Board, BoardRepo, BoardRun
+from dashboard.lib import github
+from dashboard.lib.links import safe_github_url
+from dashboard.surfaces import feed_view
+from dashboard.views import board_read
+from runs.board import Board, BoardRepo
+from runs.summaries import RunSummary
 
 # CCTray has one word for how a finished build went; cancelled and skipped runs say nothing, so "Unknown".
 CCTRAY_STATUS = {"success": "Success", "failure": "Failure"}
@@ -40,49 +42,25 @@ def xml_text(value: str) -> str:
     return NOT_XML.sub("\ufffd", value)
 
 
-def _feed_user(request):
-    """The user a feed is for, or None: the session's, else the feed token's."""
-    token = request.GET.get("token")
-    if token:
-        return feed_token_user(token)
-    if request.user.is_authenticated:
-        return request.user.record
-    return None
-
-
-NOT_SIGNED_IN = "Sign in, or use the feed link from your settings."
-
-
-def _json_refusal() -> HttpResponse:
-    return JsonResponse({"error": NOT_SIGNED_IN}, status=401)
-
-
-def _text_refusal() -> HttpResponse:
-    return HttpResponse(f"{NOT_SIGNED_IN}\n", status=401, content_type="text/plain")
-
-
-def _feed_board(request, record, refusal) -> tuple[Board | None, HttpResponse | None]:
-    from dashboard.views import board_read
-
+def _feed_board(request, record, refusal) -> Board | HttpResponse:
+    """The board the feed shows, or the response refusing it (invalid filters, an authorization gone)."""
     form = BoardFilterForm(request.GET)
     if form.errors:
         errors = {name: [str(error) for error in errors] for name, errors in form.errors.items()}
-        return None, JsonResponse({"errors": errors}, status=400)
+        return JsonResponse({"errors": errors}, status=400)
     try:
         _, board, _ = board_read(record, form)
-    except (github.GitHubUnavailable, github.RateLimited, github.AppCredentialsRejected) as error:
-        return None, JsonResponse({"error": f"GitHub is not answering: {error}"}, status=503)
     except (github.BadCredentials, NoToken):
         # GitHub no longer accepts the owner's authorization and no webhook said so (revoked at GitHub, a refresh
         # refused): end it as the signed-in path does, so later polls are refused without asking GitHub again.
         user_revoke(record.user_id)
         if request.user.is_authenticated:
             auth_logout(request)
-        return None, refusal()
-    return board, None
+        return refusal()
+    return board
 
 
-def _run_url(request, repo: BoardRepo, run: BoardRun) -> str:
+def _run_url(request, repo: BoardRepo, run: RunSummary) -> str:
     return request.build_absolute_uri(reverse("run", args=[repo.access.owner, repo.access.name, run.run_id]))
 
 
@@ -91,14 +69,12 @@ def _moment(value) -> str | None:
 
 
 @require_safe
-def overview_json(request):
+@feed_view()
+def overview_json(request, *, record, refusal):
     """The overview as JSON: counts by state, and each repository's latest runs and recent history."""
-    record = _feed_user(request)
-    if record is None:
-        return _json_refusal()
-    board, refusal = _feed_board(request, record, _json_refusal)
-    if refusal:
-        return refusal
+    board = _feed_board(request, record, refusal)
+    if isinstance(board, HttpResponse):
+        return board  # refused
     return JsonResponse(
         {
             "counts": board.counts,
@@ -111,18 +87,8 @@ def overview_json(request):
                     "html_url": safe_github_url(repo.access.html_url),
                     "latest": [
                         {
-                            "workflow_id": run.workflow_id,
-                            "workflow_name": run.workflow_name,
-                            "run_id": run.run_id,
-                            "run_number": run.run_number,
-                            "run_attempt": run.run_attempt,
+                            **run.as_json(),
                             "state": run.category,
-                            "status": run.status,
-                            "conclusion": run.conclusion,
-                            "head_branch": run.head_branch,
-                            "event": run.event,
-                            "actor": run.actor,
-                            "updated_at": _moment(run.updated_at),
                             "url": _run_url(request, repo, run),
                             "html_url": safe_github_url(run.html_url),
                         }
@@ -136,7 +102,7 @@ def overview_json(request):
     )
 
 
-def _last_finished(repo: BoardRepo, run: BoardRun) -> BoardRun | None:
+def _last_finished(repo: BoardRepo, run: RunSummary) -> RunSummary | None:
     """The run itself if it finished, else the workflow's latest finished run in the repository's history."""
     if run.finished:
         return run
@@ -144,7 +110,7 @@ def _last_finished(repo: BoardRepo, run: BoardRun) -> BoardRun | None:
     return earlier[0] if earlier else None
 
 
-def _cctray_project(request, repo: BoardRepo, run: BoardRun) -> dict[str, str]:
+def _cctray_project(request, repo: BoardRepo, run: RunSummary) -> dict[str, str]:
     """A workflow's <Project> attributes: its latest run's activity, and how its last finished run went."""
     finished = _last_finished(repo, run)
     shown = finished or run
@@ -159,14 +125,12 @@ def _cctray_project(request, repo: BoardRepo, run: BoardRun) -> dict[str, str]:
 
 
 @require_safe
-def cctray(request):
+@feed_view(as_text=True)
+def cctray(request, *, record, refusal):
     """The overview as CCTray XML: one project per repository and workflow."""
-    record = _feed_user(request)
-    if record is None:
-        return _text_refusal()
-    board, refusal = _feed_board(request, record, _text_refusal)
-    if refusal:
-        return refusal
+    board = _feed_board(request, record, refusal)
+    if isinstance(board, HttpResponse):
+        return board  # refused
     projects = ElementTree.Element("Projects")
     for repo in board.repos:
         for run in repo.latest:

@@ -1,5 +1,7 @@
 """The filters of the overview and the repository page, read from the URL so that a view can be shared."""
 
+from typing import Any
+
 from django import forms
 from django.core.validators import RegexValidator
 
@@ -41,8 +43,8 @@ class BoardFilterForm(forms.Form):
     def filters(self) -> BoardFilters:
         """The filters of the valid fields; an invalid field filters nothing and is reported by the form."""
         self.is_valid()
-        values = {name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors}
-        values = {name: value for name, value in values.items() if value not in (None, "")}
+        cleaned = {name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors}
+        values: dict[str, Any] = {name: value for name, value in cleaned.items() if value not in (None, "")}
         if self.any_branch_by_default and not values.get("branch"):
             values["branch"] = ANY_BRANCH
         return BoardFilters(**values)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from dashboard.env import envbool, envchoice, envfloat, envint, envlist, envstr
+from dashboard.lib.env import envbool, envchoice, envfloat, envint, envlist, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,7 +23,7 @@ IS_DEPLOYED = STAGE in ("dev", "prod")
 # Deployed stages keep their secrets in SSM Parameter Store, loaded into the environment before anything reads it.
 SSM_PATH = envstr("DASHBOARD_SSM_PATH")
 if SSM_PATH:
-    from dashboard.parameters import export_parameters
+    from dashboard.lib.parameters import export_parameters
 
     export_parameters(SSM_PATH, region=envstr("AWS_REGION", "eu-west-2"))
 
@@ -90,7 +90,7 @@ TEMPLATES = [
     },
 ]
 
-# No SQL database anywhere: every table lives in DynamoDB, reached through PynamoDB (dashboard/dynamo.py).
+# No SQL database anywhere: every table lives in DynamoDB, reached through PynamoDB (dashboard/lib/dynamo.py).
 DATABASES: dict = {}
 
 LANGUAGE_CODE = "en-gb"
@@ -170,7 +170,7 @@ CHANNEL_LAYERS: dict = {}
 # cannot stream).
 SSE_STREAM = envbool("SSE_STREAM", not IS_DEPLOYED)
 # Deployed: the API Gateway WebSocket API's management endpoint (https://{api-id}.execute-api.{region}.amazonaws.com/
-# {stage}). When set, changes reach sockets through it instead of this process's channel layer.
+# {stage}). When set, changes reach sockets through it as well as this process's hub (realtime/fanout.py).
 WEBSOCKET_API_ENDPOINT = envstr("WEBSOCKET_API_ENDPOINT")
 
 # --- Runs ----------------------------------------------------------------------------------------------------------
@@ -239,15 +239,15 @@ if IS_DEPLOYED:
 
 # --- Logging ----------------------------------------------------------------------------------------------
 LOG_LEVEL = envchoice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
-# Deployed, every line is one JSON object (dashboard/logs.py: secrets masked, headers and bodies never printed)
+# Deployed, every line is one JSON object (dashboard/lib/logs.py: secrets masked, headers and bodies never printed)
 # on stdout, which Lambda sends to CloudWatch Logs; metrics are lines in the embedded metric format
-# (dashboard/metrics.py), printed whatever LOG_LEVEL says. Locally, plain lines, and metrics stay quiet.
+# (dashboard/lib/metrics.py), printed whatever LOG_LEVEL says. Locally, plain lines, and metrics stay quiet.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "dashboard.logs.JsonFormatter"},
+        "json": {"()": "dashboard.lib.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {
@@ -258,7 +258,7 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "dashboard.metrics": {"level": "INFO" if IS_DEPLOYED else "WARNING"},
+        "dashboard.lib.metrics": {"level": "INFO" if IS_DEPLOYED else "WARNING"},
         # botocore at DEBUG prints request headers, which carry signatures and tokens.
         "botocore": {"level": "WARNING"},
         "pynamodb": {"level": "WARNING"},

@@ -1,7 +1,6 @@
 """The dashboard's pages: server-rendered and complete without JavaScript, which adds live updates on top."""
 
 import logging
-from functools import wraps
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.contrib import messages
@@ -11,10 +10,10 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from dashboard import github
 from dashboard.cards import repo_card
-from dashboard.dynamo import shared_client
 from dashboard.forms import BoardFilterForm
+from dashboard.lib.dynamo import shared_client
+from dashboard.surfaces import page_view
 from runs.board import board_build
 from runs.history import ACTIONS, backfill_if_new, board_condition, run_act, run_detail_read, runs_page
 from runs.insights import RunFacts, insights
@@ -44,23 +43,6 @@ def _describe(error: Exception) -> str:
     if isinstance(error, ClientError):
         return error.response.get("Error", {}).get("Message") or error.response.get("Error", {}).get("Code", "error")
     return str(error)
-
-
-def page_view(view):
-    """Signed-in pages: the sign-in page otherwise; GitHub being down is a page saying so, not an error."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            # The sign-in button brings them back here: shared links to a filtered view keep working.
-            return render(request, "dashboard/signed_out.html", {"next": request.get_full_path()})
-        try:
-            return view(request, *args, **kwargs)
-        except (github.GitHubUnavailable, github.RateLimited, github.AppCredentialsRejected) as error:
-            context = {"unavailable": str(error) or "GitHub is not answering."}
-            return render(request, "dashboard/unavailable.html", context, status=503)
-
-    return wrapper
 
 
 def _page_context(request, **context) -> dict:

@@ -348,7 +348,9 @@ def checks(function: str, host: str) -> list[tuple[str, dict, object]]:
         # Without a session cookie $connect is refused: the handler ran and answered.
         connect = {"requestContext": {"routeKey": "$connect", "connectionId": "deploy-check"}, "headers": {}}
         return [("WebSocket $connect", connect, _status(401, 403))]
-    return [("reconciliation dry run", {"command": "runs.reconcile.scheduled", "dry_run": True}, _dry_run_done)]
+    return [
+        ("reconciliation dry run", {"command": "dashboard.reconciliation.scheduled", "dry_run": True}, _dry_run_done)
+    ]
 
 
 def check(lambda_client, stage: str, function: str, version: str) -> None:

@@ -72,7 +72,7 @@ def render_table(spec, *, short_name: str, model_path: str) -> list[str]:
 
 
 def render(models, prefix: str) -> str:
-    from dashboard.tables import table_spec
+    from dashboard.lib.tables import table_spec
 
     out = [HEADER]
     for model in models:
@@ -90,7 +90,7 @@ def main() -> int:
     django.setup()
     from django.conf import settings
 
-    from dashboard.dynamo import table_models
+    from dashboard.lib.dynamo import table_models
 
     OUTPUT.write_text(render(table_models(), settings.DYNAMODB_TABLE_PREFIX))
     print(f"wrote {OUTPUT.relative_to(ROOT)} ({len(table_models())} tables)")

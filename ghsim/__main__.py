@@ -45,6 +45,13 @@ def parse(argv: list[str], environ: dict[str, str] | None = None) -> Config:
         "--manual", dest="mode", action="store_const", const="manual", help="clock moves on /_sim/advance"
     )
     parser.add_argument("--no-auto-approve", dest="auto_approve", action="store_false", default=None)
+    parser.add_argument(
+        "--no-rate-limit",
+        dest="rate_limiting",
+        action="store_false",
+        default=None,
+        help="as GitHub Enterprise Server with rate limiting off: no X-RateLimit-* headers, no limits",
+    )
     args = vars(parser.parse_args(argv))
     settings = from_environment(environ)
     for _, name in FLAGS:
@@ -54,6 +61,8 @@ def parse(argv: list[str], environ: dict[str, str] | None = None) -> Config:
         settings["mode"] = args["mode"]
     if args["auto_approve"] is not None:
         settings["auto_approve"] = False
+    if args["rate_limiting"] is not None:
+        settings["rate_limiting"] = False
     return Config(**settings)
 
 
@@ -62,7 +71,8 @@ def banner(sim: Simulator) -> str:
     config = sim.config
     key = f"\n  app private key: {config.private_key_out}" if config.private_key_out else ""
     return (
-        f"GitHub simulator ({config.mode} mode, seed {config.seed}) on {sim.url}\n"
+        f"GitHub simulator ({config.mode} mode, seed {config.seed}"
+        f"{'' if config.rate_limiting else ', rate limiting off'}) on {sim.url}\n"
         f"  app GITHUB_URL: {sim.url}   REST: {sim.api_url}   control: {sim.url}/_sim/health\n"
         f"  app id {config.app_id}, client id {config.client_id}; webhooks to {config.webhook_url}{key}\n"
         f"  sign in: you are '{config.default_login}' (demo user); add &login=bob (or charlie, dana) to the "

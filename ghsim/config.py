@@ -47,6 +47,9 @@ class Config:
     default_login: str = "alice"
     ping: bool = True  # send a `ping` delivery when the hook starts
     state_path: Path | None = None  # where to keep the world across restarts (ghsim/persist.py); none: start afresh
+    # GitHub Enterprise Server lets its administrator turn API rate limiting off; then no answer carries an
+    # `X-RateLimit-*` header, nothing is ever refused for a limit and `GET /rate_limit` answers 404.
+    rate_limiting: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in ("demo", "manual"):
@@ -97,6 +100,7 @@ ENVIRONMENT = {
     "GHSIM_AUTO_APPROVE": "auto_approve",
     "GHSIM_JWT_CLOCK": "jwt_clock",
     "GHSIM_STATE": "state_path",
+    "GHSIM_RATE_LIMITING": "rate_limiting",
 }
 
 

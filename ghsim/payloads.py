@@ -278,8 +278,14 @@ def repository_rest(repo: Repo, links: Links, *, permission: str | None) -> dict
             "pull": True,
         },
         template_repository=None,
-        temp_clone_token=None,
+        temp_clone_token="",  # a string in GitHub's `repository` schema (null only in `full-repository`)
         subscribers_count=0,
+        # Required by GitHub's current description, absent from the 2020 example this object starts from.
+        forks=0,
+        open_issues=0,
+        watchers=0,
+        license=None,
+        has_discussions=False,
     )
     if permission is None:
         del obj["permissions"]

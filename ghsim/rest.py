@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import math
+import re
 import time
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
@@ -30,9 +31,24 @@ SECONDARY_MESSAGE = (
     "If you reach out to GitHub Support for help, please include the request ID {request_id}."
 )
 NOT_INTEGRATION = "Resource not accessible by integration"
+RATE_LIMITING_OFF = "Rate limiting is not enabled."  # GHES's `GET /rate_limit` with limits off (404)
+# GitHub's own refusals of run actions, as GitHub words them. Re-run and re-run-failed-jobs document only 201 in
+# GitHub's REST description, yet GitHub refuses them with 403 (recorded exchanges; tests/contract/test_refusals.py
+# lists the sources).
+NO_WRITE = "Must have admin rights to Repository."  # a user without write access re-runs, cancels or approves
+ALREADY_RUNNING = "This workflow is already running"  # re-running a run that has not finished
+RERUN_TOO_OLD = "Unable to re-run this workflow run because it was created over a month ago"
+RETRY_TOO_OLD = "Unable to retry this workflow run because it was created over a month ago"  # rerun-failed-jobs
+NO_FAILED_JOBS = "This workflow run has no failed jobs to re-run"  # this simulator's guess: GitHub's is unrecorded
+CANCEL_COMPLETED = "Cannot cancel a workflow run that is completed."  # 409
+NOT_AWAITING_APPROVAL = "This run is not from a fork pull request or queued by the Actions bot"  # approve, 403
+# "You can re-run a workflow run ... up to 30 days after its initial run."
+# https://docs.github.com/en/actions/how-tos/manage-workflow-runs/re-run-workflows-and-jobs
+RERUN_WINDOW_SECONDS = 30 * 86_400
 RUN_STATUSES = {"completed", "in_progress", "queued", "requested", "waiting", "pending"}
 RUN_CONCLUSIONS = {"action_required", "cancelled", "failure", "neutral", "skipped", "stale", "success", "timed_out"}
 FILTERED_LIMIT = 1000  # GitHub returns at most 1,000 runs for a filtered listing
+REPO_PATH = re.compile(r"^(?P<api>.*?)/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)(?P<tail>/.*)?$")
 EXPOSED = (
     "ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Used, "
     "X-RateLimit-Resource, X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-Poll-Interval, "
@@ -93,18 +109,19 @@ def serve(sim: Simulator, request: Request, handler, *, kinds: tuple[str, ...], 
             response = ApiError(exc.status, exc.message).response()
             sim.counters.add(identity="invalid", route=request.route, status=response.status)
             return _finish(response, request_id, None)
+        limited = sim.config.rate_limiting  # off: GitHub Enterprise Server with rate limiting disabled
         bucket = sim.auth.bucket(principal, limit=sim.faults.rate_limit)
-        charge = counted
+        charge = counted and limited
         try:
             if plan.error:
                 charge = False
                 raise ApiError(plan.error, "Server Error")
             _check_caller(sim, principal, kinds)
-            if plan.secondary:
+            if plan.secondary and limited:
                 charge = False
                 retry = {"Retry-After": str(sim.faults.secondary_retry_after)}
                 raise ApiError(403, SECONDARY_MESSAGE.format(request_id=request_id), docs=RATE_DOCS, headers=retry)
-            if counted and (sim.faults.rate_limit_exhausted or bucket.used >= bucket.limit):
+            if charge and (sim.faults.rate_limit_exhausted or bucket.used >= bucket.limit):
                 charge = False
                 raise _primary_limit(sim, principal)
             response = handler(sim, request, principal)
@@ -113,16 +130,17 @@ def serve(sim: Simulator, request: Request, handler, *, kinds: tuple[str, ...], 
         response = _conditional(request, principal, response)
         if charge and response.status != 304:
             bucket.used += 1
-        remaining = 0 if sim.faults.rate_limit_exhausted else max(bucket.limit - bucket.used, 0)
-        response.headers.update(
-            {
-                "X-RateLimit-Limit": str(bucket.limit),
-                "X-RateLimit-Remaining": str(remaining),
-                "X-RateLimit-Used": str(bucket.limit - remaining),
-                "X-RateLimit-Reset": str(int(bucket.reset)),
-                "X-RateLimit-Resource": "core",
-            }
-        )
+        if limited:
+            remaining = 0 if sim.faults.rate_limit_exhausted else max(bucket.limit - bucket.used, 0)
+            response.headers.update(
+                {
+                    "X-RateLimit-Limit": str(bucket.limit),
+                    "X-RateLimit-Remaining": str(remaining),
+                    "X-RateLimit-Used": str(bucket.limit - remaining),
+                    "X-RateLimit-Reset": str(int(bucket.reset)),
+                    "X-RateLimit-Resource": "core",
+                }
+            )
         sim.counters.add(identity=principal.label, route=request.route, status=response.status)
         return _finish(response, request_id, principal)
 
@@ -221,7 +239,18 @@ def paginate(sim: Simulator, request: Request, items: list) -> tuple[list, dict[
 def _page_url(sim: Simulator, request: Request, page: int) -> str:
     query = [(key, value) for key, values in request.query.items() if key != "page" for value in values]
     query.append(("page", str(page)))
-    return f"{sim.links.web}{request.path}?{urlencode(query)}"
+    return f"{sim.links.web}{_by_id(sim, request.path)}?{urlencode(query)}"
+
+
+def _by_id(sim: Simulator, path: str) -> str:
+    """A repository's resource as GitHub's Link URLs name it: `/repositories/{id}/...`, not `/repos/{owner}/{repo}`.
+
+    GitHub answers both forms alike (see `register`); its page links always use the id form (a recorded exchange:
+    octokit/fixtures `scenarios/api.github.com/paginate-issues`).
+    """
+    match = REPO_PATH.match(path)
+    repo = sim.world.repo_named(match["owner"], match["repo"]) if match else None
+    return f"{match['api']}/repositories/{repo.id}{match['tail'] or ''}" if repo else path
 
 
 def _int(text: str | None, default: int) -> int:
@@ -244,9 +273,16 @@ def visible(sim: Simulator, principal: Principal, repo: Repo) -> bool:
     return False
 
 
+def repo_in_path(sim: Simulator, request: Request) -> Repo | None:
+    """The repository a path names, as `/repos/{owner}/{repo}/...` or as `/repositories/{repository_id}/...`."""
+    if "repository_id" in request.params:
+        return sim.world.repos.get(_int(request.params["repository_id"], 0))
+    return sim.world.repo_named(request.params["owner"], request.params["repo"])
+
+
 def repo_for(sim: Simulator, request: Request, principal: Principal) -> Repo:
     """The path's repository, or GitHub's 404 if the caller may not see it."""
-    repo = sim.world.repo_named(request.params["owner"], request.params["repo"])
+    repo = repo_in_path(sim, request)
     if repo is None or not visible(sim, principal, repo):
         raise not_found()
     return repo
@@ -521,12 +557,12 @@ def get_job(sim: Simulator, request: Request, principal: Principal) -> Response:
 
 
 def require_write(sim: Simulator, principal: Principal, repo: Repo) -> None:
-    """Re-run and cancel need `actions: write` for the app and write access for the user."""
+    """Run actions need `actions: write` for the app and write access for the user."""
     inst = sim.world.installation_of(repo)
     if inst is None or inst.permissions.get("actions") != "write":
         raise ApiError(403, NOT_INTEGRATION)
     if principal.kind == "user" and ACCESS_LEVELS.get(repo.access.get(principal.login or "", ""), 0) < 2:
-        raise ApiError(403, "Must have admin rights to Repository.")
+        raise ApiError(403, NO_WRITE)
 
 
 def _actor(sim: Simulator, principal: Principal, run: Run) -> str:
@@ -534,13 +570,20 @@ def _actor(sim: Simulator, principal: Principal, run: Run) -> str:
     return principal.login if principal.kind == "user" else run.actor
 
 
+def _rerunnable(sim: Simulator, run: Run, *, too_old: str) -> None:
+    """GitHub re-runs a run only within 30 days of its creation, and only once it has finished."""
+    if sim.clock.now() - run.created_at > RERUN_WINDOW_SECONDS:
+        raise ApiError(403, too_old)
+    if run.status != "completed":
+        raise ApiError(403, ALREADY_RUNNING)
+
+
 @api("user", "installation")
 def rerun(sim: Simulator, request: Request, principal: Principal) -> Response:
     """POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun."""
     repo, run = run_for(sim, request, principal)
     require_write(sim, principal, repo)
-    if run.status != "completed":
-        raise ApiError(403, "This workflow is already running")
+    _rerunnable(sim, run, too_old=RERUN_TOO_OLD)
     sim.engine.rerun(run, actor=_actor(sim, principal, run), failed_only=False)
     return json_response({}, 201)
 
@@ -550,10 +593,9 @@ def rerun_failed(sim: Simulator, request: Request, principal: Principal) -> Resp
     """POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun-failed-jobs."""
     repo, run = run_for(sim, request, principal)
     require_write(sim, principal, repo)
-    if run.status != "completed":
-        raise ApiError(403, "This workflow is already running")
+    _rerunnable(sim, run, too_old=RETRY_TOO_OLD)
     if not any(job.conclusion in ("failure", "cancelled") for job in run.jobs_of(run.attempt)):
-        raise ApiError(403, "This workflow run has no failed jobs to re-run")
+        raise ApiError(403, NO_FAILED_JOBS)
     sim.engine.rerun(run, actor=_actor(sim, principal, run), failed_only=True)
     return json_response({}, 201)
 
@@ -564,14 +606,28 @@ def cancel(sim: Simulator, request: Request, principal: Principal) -> Response:
     repo, run = run_for(sim, request, principal)
     require_write(sim, principal, repo)
     if run.status == "completed":
-        raise ApiError(409, "Cannot cancel a workflow run that is completed.")
+        raise ApiError(409, CANCEL_COMPLETED)
     sim.engine.cancel(run)
     return json_response({}, 202)
 
 
+@api("user", "installation")
+def approve(sim: Simulator, request: Request, principal: Principal) -> Response:
+    """POST /repos/{owner}/{repo}/actions/runs/{run_id}/approve.
+
+    GitHub approves only a run held for approval that a fork's pull request (or the Actions bot) started. The
+    simulator starts no such run, so it refuses every one, as GitHub refuses a run that needs no approval.
+    """
+    repo, _ = run_for(sim, request, principal)
+    require_write(sim, principal, repo)
+    raise ApiError(403, NOT_AWAITING_APPROVAL)
+
+
 @api("user", "installation", "app", "anonymous", counted=False)
 def rate_limit(sim: Simulator, request: Request, principal: Principal) -> Response:
-    """GET /rate_limit (does not count against the primary limit)."""
+    """GET /rate_limit (does not count against the primary limit; 404 when rate limiting is off, as on GHES)."""
+    if not sim.config.rate_limiting:
+        raise ApiError(404, RATE_LIMITING_OFF)
     bucket = sim.auth.bucket(principal, limit=sim.faults.rate_limit)
     remaining = 0 if sim.faults.rate_limit_exhausted else max(bucket.limit - bucket.used, 0)
     core = {"limit": bucket.limit, "used": bucket.limit - remaining, "remaining": remaining, "reset": int(bucket.reset)}
@@ -622,7 +678,7 @@ def get_app_installation(sim: Simulator, request: Request, principal: Principal)
 @api("app")
 def get_repo_installation(sim: Simulator, request: Request, principal: Principal) -> Response:
     """GET /repos/{owner}/{repo}/installation."""
-    repo = sim.world.repo_named(request.params["owner"], request.params["repo"])
+    repo = repo_in_path(sim, request)
     inst = sim.world.installation_of(repo) if repo else None
     if inst is None:
         raise not_found()
@@ -781,29 +837,37 @@ def revoke_token(sim: Simulator, request: Request) -> Response:
 
 
 def register(router: Router) -> None:
-    """Add the REST routes."""
-    repo = "/api/v3/repos/{owner}/{repo}"
-    run = f"{repo}/actions/runs/{{run_id}}"
+    """Add the REST routes.
+
+    Every repository resource answers under `/repos/{owner}/{repo}` and, as on GitHub, under
+    `/repositories/{repository_id}` too: the form GitHub's page links use.
+    """
+    for repo in ("/api/v3/repos/{owner}/{repo}", "/api/v3/repositories/{repository_id}"):
+        run = f"{repo}/actions/runs/{{run_id}}"
+        for method, path, handler in (
+            ("GET", repo, get_repo),
+            ("GET", f"{repo}/installation", get_repo_installation),
+            ("GET", f"{repo}/actions/workflows", list_workflows),
+            ("GET", f"{repo}/actions/workflows/{{workflow_id}}", get_workflow),
+            ("GET", f"{repo}/actions/workflows/{{workflow_id}}/runs", list_runs),
+            ("GET", f"{repo}/actions/runs", list_runs),
+            ("GET", run, get_run),
+            ("GET", f"{run}/attempts/{{attempt}}", get_run_attempt),
+            ("GET", f"{run}/jobs", list_jobs),
+            ("GET", f"{run}/attempts/{{attempt}}/jobs", list_attempt_jobs),
+            ("GET", f"{repo}/actions/jobs/{{job_id}}", get_job),
+            ("POST", f"{run}/rerun", rerun),
+            ("POST", f"{run}/rerun-failed-jobs", rerun_failed),
+            ("POST", f"{run}/cancel", cancel),
+            ("POST", f"{run}/approve", approve),
+        ):
+            router.add(method, path, handler)
     for method, path, handler in (
         ("GET", "/api/v3/user", get_user),
         ("GET", "/api/v3/user/emails", get_user_emails),
         ("GET", "/api/v3/user/installations", list_user_installations),
         ("GET", "/api/v3/user/installations/{installation_id}/repositories", list_user_installation_repos),
         ("GET", "/api/v3/installation/repositories", list_installation_repos),
-        ("GET", repo, get_repo),
-        ("GET", f"{repo}/installation", get_repo_installation),
-        ("GET", f"{repo}/actions/workflows", list_workflows),
-        ("GET", f"{repo}/actions/workflows/{{workflow_id}}", get_workflow),
-        ("GET", f"{repo}/actions/workflows/{{workflow_id}}/runs", list_runs),
-        ("GET", f"{repo}/actions/runs", list_runs),
-        ("GET", run, get_run),
-        ("GET", f"{run}/attempts/{{attempt}}", get_run_attempt),
-        ("GET", f"{run}/jobs", list_jobs),
-        ("GET", f"{run}/attempts/{{attempt}}/jobs", list_attempt_jobs),
-        ("GET", f"{repo}/actions/jobs/{{job_id}}", get_job),
-        ("POST", f"{run}/rerun", rerun),
-        ("POST", f"{run}/rerun-failed-jobs", rerun_failed),
-        ("POST", f"{run}/cancel", cancel),
         ("GET", "/api/v3/rate_limit", rate_limit),
         ("GET", "/api/v3/app", get_app),
         ("GET", "/api/v3/app/installations", list_app_installations),

@@ -579,6 +579,7 @@ class Simulator:
                 "ok": True,
                 "mode": self.config.mode,
                 "seed": self.config.seed,
+                "rate_limiting": self.config.rate_limiting,
                 "now": iso(self.clock.now()),
                 "url": self.url,
                 "api_url": self.api_url,

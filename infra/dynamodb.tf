@@ -110,7 +110,7 @@ resource "aws_dynamodb_table" "github_state" {
   }
 
   tags = {
-    Model = "dashboard.models.GitHubState"
+    Model = "dashboard.lib.github.state.GitHubState"
   }
 }
 

@@ -1,4 +1,4 @@
-# Reconciliation every 5 minutes (runs/reconcile.py), owned here rather than by Zappa's `events`: Zappa deletes and
+# Reconciliation every 5 minutes (dashboard/reconciliation.py), owned here rather than by Zappa's `events`: Zappa deletes and
 # re-creates its rule, targets and permission on every `zappa update` (a window with no schedule), needs
 # events:ListRuleNamesByTarget (no resource-level permission) and passes the function's role to EventBridge. Here
 # the rule targets the `live` alias, so a deploy that fails its checks never schedules an unchecked version.
@@ -13,7 +13,7 @@ resource "aws_cloudwatch_event_target" "reconcile" {
   rule = aws_cloudwatch_event_rule.reconcile.name
   arn  = local.live_arns.reconcile
   # Zappa's handler runs a direct command: the same function its own schedule would name.
-  input = jsonencode({ command = "runs.reconcile.scheduled" })
+  input = jsonencode({ command = "dashboard.reconciliation.scheduled" })
 }
 
 # The function and its alias exist only after the first deploy: first-time setup applies once without this, deploys,

@@ -3,38 +3,42 @@
 A socket belongs to a signed-in user (the session cookie, through Channels' AuthMiddlewareStack). It receives
 the changes of the repositories it subscribed to, and only of those the user may see: a subscription is checked
 against the user's visibility, and re-checked when an installation event changes what users may see.
+
+What a message means and what is answered is `realtime/protocol.py`'s, shared with the WebSocket Lambda: this
+consumer only carries out its outcomes (the hub's topics joined and left, frames sent, the close).
 """
 
 import asyncio
-import json
+from functools import partial
 
 from asgiref.sync import sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
 
+from accounts.models import UserRecord
+from realtime import protocol
 from realtime.fanout import ACCESS_ENDED, VISIBILITY_CHANGED
 from realtime.groups import EVERYONE, repo_group, session_topic, user_topic
 from realtime.hub import Outbox, hub
+from runs.visibility import visible_repos
 
-MAX_SUBSCRIPTIONS = 500
 # Access can end without any event reaching the app (a user removed from a team): re-checked this often.
 RECHECK_SECONDS = 300
 
 
 def _visible_names(user_id: int) -> set[str]:
-    from accounts.models import UserRecord
-    from runs.visibility import visible_repos
-
     return set(visible_repos(UserRecord.get(user_id)).repos)
 
 
-class LiveConsumer(AsyncJsonWebsocketConsumer):
+class LiveConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close()  # before accepting: the handshake is refused with 403
             return
         self.user_id = user.pk
-        self.subscribed: set[str] = set()
+        self.subscribed: frozenset[str] = frozenset()
+        # A message's answer and a re-check both read and replace the subscriptions: one at a time.
+        self.changing = asyncio.Lock()
         self.outbox = Outbox(self._deliver)
         session = self.scope.get("session")
         self.topics = [EVERYONE, user_topic(user.pk)]
@@ -44,7 +48,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             hub.join(topic, self.outbox)
         self.rechecking = asyncio.ensure_future(self._recheck_every(RECHECK_SECONDS))
         await self.accept()
-        await self.send_json({"type": "hello", "login": user.login})
+        await self.send(text_data=protocol.hello_frame(user.login))
 
     async def disconnect(self, code):
         outbox = getattr(self, "outbox", None)
@@ -55,57 +59,45 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             hub.leave(topic, outbox)
         outbox.close()
 
+    async def receive(self, text_data=None, bytes_data=None):
+        async with self.changing:
+            outcome = await sync_to_async(protocol.respond)(
+                text_data,
+                binary=text_data is None,
+                subscriptions=self.subscribed,
+                visible=partial(_visible_names, self.user_id),
+            )
+            await self._carry_out(outcome)
+
     async def _deliver(self, text: str) -> None:
         """What the hub sends: a change, serialized once for every socket, or news that visibility changed."""
         if text == VISIBILITY_CHANGED:
-            await self._recheck()
+            await self._recheck(protocol.resubscribe)
         elif text == ACCESS_ENDED:
-            await self.close(code=4401)  # signed out, or the GitHub authorization was revoked
+            await self._carry_out(protocol.access_ended())
         else:
             await self.send(text_data=text)
 
-    async def receive_json(self, content, **kwargs):
-        kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "ping":
-            await self.send_json({"type": "pong"})
-        elif kind == "subscribe":
-            await self._subscribe(content.get("repos"))
-        elif kind == "unsubscribe":
-            await self._unsubscribe(content.get("repos"))
-        else:
-            await self.send_json({"type": "error", "message": "unknown message type"})
-
-    async def _subscribe(self, repos):
-        if not isinstance(repos, list) or not all(isinstance(repo, str) for repo in repos):
-            await self.send_json({"type": "error", "message": "repos must be a list of owner/repo names"})
-            return
-        if len(self.subscribed | set(repos)) > MAX_SUBSCRIPTIONS:
-            await self.send_json({"type": "error", "message": f"at most {MAX_SUBSCRIPTIONS} subscriptions"})
-            return
-        visible = await sync_to_async(_visible_names)(self.user_id)
-        allowed = [repo for repo in repos if repo in visible]
-        for repo in allowed:
+    async def _carry_out(self, outcome: protocol.Outcome) -> None:
+        before = self.subscribed
+        for repo in outcome.joined(before):
             hub.join(repo_group(repo), self.outbox)
-        self.subscribed |= set(allowed)
-        denied = sorted(set(repos) - set(allowed))
-        await self.send_json({"type": "subscribed", "repos": sorted(self.subscribed), "denied": denied})
-
-    async def _unsubscribe(self, repos):
-        for repo in set(repos or []) & self.subscribed:
+        for repo in outcome.left(before):
             hub.leave(repo_group(repo), self.outbox)
-            self.subscribed.discard(repo)
-        await self.send_json({"type": "subscribed", "repos": sorted(self.subscribed), "denied": []})
+        if outcome.subscriptions is not None:
+            self.subscribed = outcome.subscriptions
+        for frame in outcome.frames:
+            await self.send(text_data=frame)
+        if outcome.close is not None:
+            await self.close(code=outcome.close.code, reason=outcome.close.reason)
 
     async def _recheck_every(self, seconds: float):
         while True:
             await asyncio.sleep(seconds)
-            await self._recheck()
+            await self._recheck(protocol.recheck)
 
-    async def _recheck(self):
-        """What users may see changed: drop subscriptions this user may no longer see."""
-        visible = await sync_to_async(_visible_names)(self.user_id)
-        lost = self.subscribed - visible
-        for repo in lost:
-            hub.leave(repo_group(repo), self.outbox)
-        self.subscribed -= lost
-        await self.send(text_data=json.dumps({"type": "subscribed", "repos": sorted(self.subscribed), "denied": []}))
+    async def _recheck(self, decide) -> None:
+        """Check the subscriptions against what the user may see now (`decide`: protocol.recheck or resubscribe)."""
+        async with self.changing:
+            visible = await sync_to_async(_visible_names)(self.user_id)
+            await self._carry_out(decide(self.subscribed, visible))

@@ -2,25 +2,26 @@
 
 A connection is recorded on `$connect` (authenticated by the session cookie), its subscriptions in the
 `subscriptions` table (checked against the user's visibility), and a change is posted to exactly the connections
-subscribed to its repository. A connection API Gateway says is gone (410) is forgotten.
+subscribed to its repository. A connection API Gateway says is gone (410) is forgotten. What is answered and
+subscribed is `realtime/protocol.py`'s, shared with the local consumer: here its outcomes are carried out.
 https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
 """
 
 import contextlib
-import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 
 from django.conf import settings
 from pynamodb.exceptions import DoesNotExist
 
-from dashboard import metrics
+from dashboard.lib import metrics
+from realtime import protocol
+from realtime.groups import session_topic
 from realtime.models import Connection, Event, Subscription
 
 logger = logging.getLogger(__name__)
-
-MAX_SUBSCRIPTIONS = 500
 
 
 @cache
@@ -61,7 +62,7 @@ def post(connection_id: str, data: str) -> bool:
 
 def fan_out(event: Event) -> tuple[int, int]:
     """Post a change to every connection subscribed to its repository; return (delivered, gone)."""
-    text = f'{{"type":"change","id":"{event.event_id}","event":{event.data}}}'
+    text = protocol.change_frame(event.event_id, event.data)
     delivered = gone = 0
     for subscription in Subscription.query(event.repo_id):
         if post(subscription.connection_id, text):
@@ -75,15 +76,7 @@ def fan_out(event: Event) -> tuple[int, int]:
     return delivered, gone
 
 
-def change_to_connections(sender, event, **kwargs):
-    """`change_published` receiver in deployed stages."""
-    if settings.WEBSOCKET_API_ENDPOINT:
-        fan_out(event)
-
-
 def connection_open(connection_id: str, user_id: int, session_key: str) -> Connection:
-    from realtime.groups import session_topic
-
     connection = Connection(
         connection_id=connection_id,
         user_id=user_id,
@@ -94,82 +87,85 @@ def connection_open(connection_id: str, user_id: int, session_key: str) -> Conne
     return connection
 
 
-def subscriptions_set(connection: Connection, wanted: list[str], visible: set[str]) -> dict:
-    """Subscribe the connection to the wanted repositories it may see; the answer the browser gets."""
-    allowed = sorted((set(connection.subscribed_repos) | set(wanted)) & visible)
-    if len(allowed) > MAX_SUBSCRIPTIONS:
-        return {"type": "error", "message": f"at most {MAX_SUBSCRIPTIONS} subscriptions"}
-    for repo in set(allowed) - set(connection.subscribed_repos):
+def _subscriptions_store(connection: Connection, outcome: protocol.Outcome) -> None:
+    """The connection's subscriptions as the outcome leaves them: one item per repository, and the list."""
+    if outcome.subscriptions is None:
+        return
+    before = set(connection.subscribed_repos)
+    for repo in outcome.joined(before):
         Subscription(repo_id=repo, connection_id=connection.connection_id, user_id=connection.user_id).save()
-    for repo in set(connection.subscribed_repos) - set(allowed):
+    for repo in outcome.left(before):
         Subscription(repo_id=repo, connection_id=connection.connection_id).delete()
-    connection.update(actions=[Connection.subscribed_repos.set(allowed)])
-    return {"type": "subscribed", "repos": allowed, "denied": sorted(set(wanted) - set(allowed))}
+    connection.update(actions=[Connection.subscribed_repos.set(sorted(outcome.subscriptions))])
 
 
-def subscriptions_drop(connection: Connection, repos: list[str]) -> dict:
-    keep = sorted(set(connection.subscribed_repos) - set(repos))
-    for repo in set(connection.subscribed_repos) & set(repos):
-        Subscription(repo_id=repo, connection_id=connection.connection_id).delete()
-    connection.update(actions=[Connection.subscribed_repos.set(keep)])
-    return {"type": "subscribed", "repos": keep, "denied": []}
+def _frames_post(connection_id: str, outcome: protocol.Outcome) -> None:
+    for frame in outcome.frames:
+        if not post(connection_id, frame):
+            return  # gone, and forgotten
+    if outcome.close is not None:
+        connection_close(connection_id)
 
 
-def answer(connection_id: str, message: dict) -> None:
-    post(connection_id, json.dumps(message))
+def outcome_carry_out(connection: Connection, outcome: protocol.Outcome) -> None:
+    """Do what the protocol decided for this connection: store its subscriptions, post the frames, close it."""
+    _subscriptions_store(connection, outcome)
+    _frames_post(connection.connection_id, outcome)
+
+
+def connection_close(connection_id: str) -> None:
+    """API Gateway drops the socket, we forget it."""
+    client = management_client()
+    with contextlib.suppress(client.exceptions.GoneException):  # already gone: forgetting it is what is left
+        client.delete_connection(ConnectionId=connection_id)
+    connection_forget(connection_id)
 
 
 def connections_resubscribe() -> int:
     """What users may see changed: every subscription is dropped and every connection asked to subscribe again.
 
-    The browser's new subscription is then checked against the fresh visibility. Posts go out in parallel so
-    the webhook that caused this still answers in time.
+    What each user may still see is not known here (it is the runs layer's), so nothing is kept: the browser's
+    new subscription is checked against the fresh visibility. Posts go out in parallel so the webhook that
+    caused this still answers in time.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     connections = list(Connection.scan())
-    for connection in connections:
-        for repo in connection.subscribed_repos:
-            Subscription(repo_id=repo, connection_id=connection.connection_id).delete()
-        connection.update(actions=[Connection.subscribed_repos.set([])])
+    outcomes = [protocol.resubscribe(connection.subscribed_repos, still_visible=set()) for connection in connections]
+    for connection, outcome in zip(connections, outcomes, strict=True):
+        _subscriptions_store(connection, outcome)
     with ThreadPoolExecutor(max_workers=16) as pool:
-        list(pool.map(lambda connection: answer(connection.connection_id, {"type": "resubscribe"}), connections))
+        jobs = zip(connections, outcomes, strict=True)
+        list(pool.map(lambda job: _frames_post(job[0].connection_id, job[1]), jobs))
     return len(connections)
 
 
 def connections_close(*, user_id: int, session_key: str | None = None) -> int:
     """Close a user's connections (or only one session's): API Gateway drops the socket, we forget it."""
-    from realtime.groups import session_topic
-
     wanted = session_topic(session_key) if session_key else None
-    client, closed = management_client(), 0
+    closed = 0
     for key in Connection.by_user.query(user_id):
         connection = Connection.get(key.connection_id)
         if wanted and connection.session_topic != wanted:
             continue
-        with contextlib.suppress(client.exceptions.GoneException):  # already gone: forgetting it is what is left
-            client.delete_connection(ConnectionId=connection.connection_id)
-        connection_forget(connection.connection_id)
+        connection_close(connection.connection_id)
         closed += 1
     return closed
 
 
-def connections_recheck() -> int:
-    """Drop subscriptions their users may no longer see (access can end with no event); return how many."""
-    from accounts.models import UserRecord
-    from runs.visibility import visible_repos
+def connections_recheck(visible_to: Callable[[int], set[str]]) -> int:
+    """Drop subscriptions their users may no longer see (access can end with no event); return how many.
 
+    `visible_to(user_id)` says what a user may see now: it is the runs layer's to know, handed down.
+    """
     dropped, visible_by_user = 0, {}
     for connection in Connection.scan():
         if not connection.subscribed_repos:
             continue
-        if connection.user_id not in visible_by_user:
-            try:
-                visible_by_user[connection.user_id] = set(visible_repos(UserRecord.get(connection.user_id)).repos)
-            except Exception:  # the user or GitHub is gone: the connection keeps nothing
-                visible_by_user[connection.user_id] = set()
-        lost = set(connection.subscribed_repos) - visible_by_user[connection.user_id]
-        if lost:
-            answer(connection.connection_id, subscriptions_drop(connection, sorted(lost)))
-            dropped += len(lost)
+        user_id = int(connection.user_id)
+        if user_id not in visible_by_user:
+            visible_by_user[user_id] = visible_to(user_id)
+        outcome = protocol.recheck(connection.subscribed_repos, visible_by_user[user_id])
+        dropped += len(outcome.left(connection.subscribed_repos))
+        outcome_carry_out(connection, outcome)
     return dropped

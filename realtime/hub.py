@@ -2,9 +2,9 @@
 
 Channels' in-memory layer puts every message through a queue and two tasks per socket, which caps a thousand
 sockets at a few thousand messages a second, drops bursts over 100 silently and forgets sockets older than a
-day (FINDINGS). Here a publish, from any thread, is handed to the server's event loop once; there each listener
-of the repository gets the already-serialized text appended to its own ordered outbox, which one task per
-listener drains. Nothing is dropped: an outbox grows while its socket is slow.
+day (docs/decisions.md#channels-in-memory-layer). Here a publish, from any thread, is handed to the server's
+event loop once; there each listener of the repository gets the already-serialized text appended to its own
+ordered outbox, which one task per listener drains. Nothing is dropped: an outbox grows while its socket is slow.
 """
 
 import asyncio

@@ -1,10 +1,10 @@
 """The WebSocket Lambda: API Gateway's `$connect`, `$disconnect` and `$default` routes, kept light.
 
 It is its own function (zappa_settings.json), so a socket event does not pay the whole app's start; it sets up
-Django only for settings, sessions and the DynamoDB models.
+Django only for settings, sessions and the DynamoDB models. What a message means and what is answered is
+`realtime/protocol.py`'s, shared with the local consumer; `realtime/gateway.py` carries it out.
 """
 
-import json
 import os
 
 import django
@@ -21,7 +21,7 @@ from pynamodb.exceptions import DoesNotExist  # noqa: E402
 
 from accounts.models import UserRecord  # noqa: E402
 from accounts.sessions import SessionStore  # noqa: E402
-from realtime import gateway  # noqa: E402
+from realtime import gateway, protocol  # noqa: E402
 from realtime.models import Connection  # noqa: E402
 from runs.visibility import visible_repos  # noqa: E402
 
@@ -44,7 +44,7 @@ def session_user(event: dict) -> tuple[int, str] | None:
         return None
     user_id = SessionStore(morsel.value).get(SESSION_KEY)
     try:
-        return (UserRecord.get(int(user_id)).user_id, morsel.value) if user_id is not None else None
+        return (int(UserRecord.get(int(user_id)).user_id), morsel.value) if user_id is not None else None
     except (DoesNotExist, ValueError):
         return None
 
@@ -78,22 +78,14 @@ def on_message(event: dict) -> dict:
         connection = Connection.get(connection_id)
     except DoesNotExist:
         return {"statusCode": 410, "body": "Unknown connection."}
-    try:
-        message = json.loads(event.get("body") or "")
-    except ValueError:
-        message = None
-    kind = message.get("type") if isinstance(message, dict) else None
-    repos = message.get("repos") if isinstance(message, dict) else None
-    if kind == "ping":
-        gateway.answer(connection_id, {"type": "pong"})
-    elif kind in ("subscribe", "unsubscribe") and isinstance(repos, list) and all(isinstance(r, str) for r in repos):
-        if kind == "subscribe":
-            visible = set(visible_repos(UserRecord.get(connection.user_id)).repos)
-            gateway.answer(connection_id, gateway.subscriptions_set(connection, repos, visible))
-        else:
-            gateway.answer(connection_id, gateway.subscriptions_drop(connection, repos))
-    else:
-        gateway.answer(connection_id, {"type": "error", "message": "unknown message type"})
+    outcome = protocol.respond(
+        event.get("body"),
+        # API Gateway closes a binary frame itself (1003); a body marked base64 would be one.
+        binary=bool(event.get("isBase64Encoded")),
+        subscriptions=connection.subscribed_repos,
+        visible=lambda: visible_repos(UserRecord.get(connection.user_id)).repos,
+    )
+    gateway.outcome_carry_out(connection, outcome)
     return {"statusCode": 200}
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
-from dashboard.dynamo import TableMeta, TableModel, table
+from dashboard.lib.dynamo import TableMeta, TableModel, table
 
 # API Gateway closes a WebSocket after 2 hours; a connection whose $disconnect was lost expires a little later.
 RETENTION = timedelta(hours=2, minutes=15)
@@ -31,10 +31,16 @@ class Connection(TableModel):
     connection_id = UnicodeAttribute(hash_key=True, attr_name="connectionId")
     user_id = NumberAttribute(attr_name="userId")
     connected_at = UTCDateTimeAttribute(attr_name="connectedAt")
-    subscribed_repos = ListAttribute(of=UnicodeAttribute, default=list, attr_name="subscribedRepos")
+    # Read as strings: PynamoDB's stub types a list's items as the `of` attribute class itself.
+    subscribed_repos: ListAttribute[str] = ListAttribute(
+        of=UnicodeAttribute,  # type: ignore[arg-type]
+        default=list,
+        attr_name="subscribedRepos",
+    )
     # A keyed hash of the session that opened it (groups.session_topic), to close it at that session's logout.
     session_topic = UnicodeAttribute(null=True, attr_name="sessionTopic")
-    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")
+    # PynamoDB's stub types the default as a datetime; a timedelta (expiry that long from now) is documented and works.
+    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")  # type: ignore[arg-type,return-value]
 
     by_user = ConnectionsByUser()
 
@@ -58,7 +64,8 @@ class Event(TableModel):
     kind = UnicodeAttribute()  # "run" or "job"
     repo_id = UnicodeAttribute(attr_name="repoId")
     data = UnicodeAttribute()  # the JSON the browser receives
-    expires_at = TTLAttribute(default=lambda: EVENT_RETENTION, attr_name="expiresAt")
+    # PynamoDB's stub types the default as a datetime; a timedelta (expiry that long from now) is documented and works.
+    expires_at = TTLAttribute(default=lambda: EVENT_RETENTION, attr_name="expiresAt")  # type: ignore[arg-type,return-value]
 
 
 class Subscription(TableModel):
@@ -70,4 +77,5 @@ class Subscription(TableModel):
     repo_id = UnicodeAttribute(hash_key=True, attr_name="repoId")
     connection_id = UnicodeAttribute(range_key=True, attr_name="connectionId")
     user_id = NumberAttribute(attr_name="userId")
-    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")
+    # PynamoDB's stub types the default as a datetime; a timedelta (expiry that long from now) is documented and works.
+    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")  # type: ignore[arg-type,return-value]

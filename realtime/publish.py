@@ -1,8 +1,8 @@
 """The one publish call: "run R of repo X changed", "job J changed".
 
 A change becomes an `Event` item written in the same DynamoDB transaction as the change itself, then, once
-that transaction has committed, `change_published` is sent in this process so live connections can be told
-(the fan-out subscribes to it). Browsers that were away catch up from the events table.
+that transaction has committed, `published` hands it to the fan-out (realtime/fanout.py), which tells the live
+connections. Browsers that were away catch up from the events table.
 """
 
 import json
@@ -10,12 +10,8 @@ import secrets
 import time
 from datetime import UTC, datetime
 
-from django.dispatch import Signal
-
+from realtime import fanout
 from realtime.models import Event
-
-# Sent with `event=<Event>` after the change it announces has been stored.
-change_published = Signal()
 
 
 def event_id(now_ms: int | None = None) -> str:
@@ -36,6 +32,6 @@ def change_event(kind: str, repo_id: str, data: dict) -> Event:
 
 
 def published(events: list[Event]) -> None:
-    """Tell this process's listeners about events whose changes have committed."""
+    """Tell the live connections about events whose changes have committed."""
     for event in events:
-        change_published.send(sender=Event, event=event)
+        fanout.change_out(event)

@@ -15,17 +15,20 @@ from django.conf import settings
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
+from accounts.models import UserRecord
+from dashboard.surfaces import api_view
+from realtime import protocol
 from realtime.fanout import ACCESS_ENDED, VISIBILITY_CHANGED
 from realtime.groups import EVERYONE, repo_group, session_topic, user_topic
 from realtime.hub import Outbox, hub
 from realtime.models import EVENT_RETENTION, Event
 from realtime.publish import event_id
+from runs.visibility import visible_repos
 
 RETRY_MS = 3000
 HEARTBEAT_SECONDS = 25  # a comment line keeps proxies from closing an idle stream
 # A stream ends this often, so the browser's reconnect has the user's visibility checked again.
 STREAM_SECONDS = 300
-MAX_REPOS = 500
 CATCH_UP_OVERLAP = timedelta(seconds=5)
 
 
@@ -63,20 +66,17 @@ def events_since(last_event_id: str | None, repos: set[str]) -> tuple[list[Event
 
 
 def _visible(user_id: int) -> set[str]:
-    from accounts.models import UserRecord
-    from runs.visibility import visible_repos
-
     return set(visible_repos(UserRecord.get(user_id)).repos)
 
 
 @require_safe
+@api_view
 def events(request):
-    if not request.user.is_authenticated:
-        return JsonResponse({"error": "Sign in first."}, status=401)
     wanted = {name for name in request.GET.get("repos", "").split(",") if name}
-    if len(wanted) > MAX_REPOS:
-        return JsonResponse({"error": f"At most {MAX_REPOS} repositories."}, status=400)
+    # As on the sockets (realtime/protocol.py): what the user may see is counted against the limit, never more.
     repos = wanted & _visible(request.user.pk)
+    if len(repos) > protocol.MAX_SUBSCRIPTIONS:
+        return JsonResponse({"error": protocol.too_many()}, status=400)
     last = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
     if settings.SSE_STREAM:
         stream = _live(last, repos, request.user.pk, request.session.session_key)

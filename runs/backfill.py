@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
-from dashboard import github
-from dashboard.dynamo import shared_client
+from dashboard.lib import github
+from dashboard.lib.dynamo import shared_client
 from runs.cache import JobState, MalformedRun, RunState, job_record, run_record
 from runs.models import RepoSummary, WorkflowRun
 from runs.visibility import RepoAccess
@@ -33,9 +33,18 @@ def repo_backfill(access: RepoAccess) -> int:
     since = (datetime.now(UTC) - timedelta(days=settings.RUNS_BACKFILL_DAYS)).date().isoformat()
     params = {"created": f">={since}", "per_page": 100}
     path = f"/repos/{access.full_name}/actions/runs"
-    first = github.get_if_changed(path, token=token, identity=identity, params=params, keep_etag=False)
+    with github.kept_after() as pages:
+        first = github.get_if_changed(path, token=token, identity=identity, params=params, keep_etag=False)
+        pages.append(first)
+        changed = _runs_stored(access, first, token=token, identity=identity)
+    return changed
+
+
+def _runs_stored(access: RepoAccess, first: github.Page | None, *, token: str, identity: str) -> int:
+    """Store the runs of a first page (None: unchanged) and of the pages after it; mark the repository backfilled."""
     changed = 0
     if first is not None:
+        assert isinstance(first.body, dict)  # the list-runs endpoint answers an object
         rest = github.paginate_rest(first.next_url, token=token, identity=identity, key="workflow_runs")
         for run in itertools.chain(first.body["workflow_runs"], rest):
             try:
@@ -50,7 +59,6 @@ def repo_backfill(access: RepoAccess) -> int:
         UpdateExpression="SET backfilledAt = :now",
         ExpressionAttributeValues={":now": {"S": datetime.now(UTC).isoformat()}},
     )
-    github.etags_keep([first])
     return changed
 
 
@@ -85,9 +93,9 @@ def run_fetch(access: RepoAccess, run_id: int, *, token: str, identity: str) -> 
 
 def run_jobs_fetch(run: WorkflowRun) -> None:
     """Load a run's jobs and steps once, when no webhook has brought them; later views read DynamoDB."""
-    installation_id = run.installation_id
-    if installation_id is None:
+    if run.installation_id is None:
         return
+    installation_id = int(run.installation_id)
     for job in github.paginate(
         f"/repos/{run.repo_id}/actions/runs/{run.run_id}/jobs",
         token=github.installation_token(installation_id),

@@ -9,31 +9,14 @@ filtered view costs no more reads than the plain one.
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from runs.models import summary_runs
+from runs.summaries import RunSummary, summary_runs
 from runs.visibility import RepoAccess
 
-# GitHub's states, as the board groups them. Everything not listed is `neutral` (skipped, stale, neutral).
-FAILURE_CONCLUSIONS = {"failure", "timed_out", "startup_failure"}
-QUEUED_STATUSES = {"queued", "requested", "waiting", "pending", "action_required"}
 CATEGORIES = ("failure", "running", "queued", "success", "cancelled", "neutral")
 # How bad a repository looks, for "failures first": its worst latest run decides.
 SEVERITY = {"failure": 0, "running": 1, "queued": 2, "cancelled": 3, "success": 4, "neutral": 5}
 HISTORY_MARKS = 10
 ANY_BRANCH = "*"
-
-
-def run_category(status: str | None, conclusion: str | None) -> str:
-    if status == "completed":
-        if conclusion in FAILURE_CONCLUSIONS:
-            return "failure"
-        if conclusion == "success":
-            return "success"
-        if conclusion == "cancelled":
-            return "cancelled"
-        return "neutral"
-    if status == "in_progress":
-        return "running"
-    return "queued" if status in QUEUED_STATUSES or status is None else "neutral"
 
 
 @dataclass(frozen=True)
@@ -67,7 +50,7 @@ class BoardFilters:
             return False
         return not self.topic or self.topic.lower() in {topic.lower() for topic in access.topics}
 
-    def run_matches(self, run: "BoardRun", default_branch: str) -> bool:
+    def run_matches(self, run: "RunSummary", default_branch: str) -> bool:
         """Whether a run is in this view; the status filter applies to the latest runs, not to each run."""
         if self.branch != ANY_BRANCH and run.head_repository is not None:
             return False  # a fork's branch is not this repository's branch, whatever its name
@@ -87,72 +70,12 @@ class BoardFilters:
         return not (self.actor and (run.actor or "").lower() != self.actor.lower())
 
 
-@dataclass(frozen=True)
-class BoardRun:
-    """One run as a summary keeps it."""
-
-    run_id: int
-    run_number: int | None
-    run_attempt: int
-    workflow_id: int
-    workflow_name: str | None
-    status: str
-    conclusion: str | None
-    head_branch: str | None
-    event: str | None
-    actor: str | None
-    actor_type: str | None
-    run_started_at: datetime | None
-    updated_at: datetime | None
-    html_url: str | None
-    order: str
-    head_repository: str | None = None  # set when the run comes from a fork
-
-    @property
-    def category(self) -> str:
-        return run_category(self.status, self.conclusion)
-
-    @property
-    def finished(self) -> bool:
-        return self.status == "completed"
-
-    @classmethod
-    def from_summary(cls, value: dict) -> "BoardRun":
-        return cls(
-            run_id=int(value["runId"]),
-            run_number=value.get("runNumber"),
-            run_attempt=int(value.get("runAttempt") or 1),
-            workflow_id=int(value.get("workflowId") or 0),
-            workflow_name=value.get("workflowName"),
-            status=value.get("status") or "queued",
-            conclusion=value.get("conclusion"),
-            head_branch=value.get("headBranch"),
-            event=value.get("event"),
-            actor=value.get("actorLogin"),
-            actor_type=value.get("actorType"),
-            run_started_at=_moment(value.get("runStartedAt")),
-            updated_at=_moment(value.get("updatedAt")),
-            html_url=value.get("htmlUrl"),
-            order=value.get("ord") or "",
-            head_repository=value.get("headRepo"),
-        )
-
-
-def _moment(value) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 @dataclass
 class BoardRepo:
     access: RepoAccess
     pinned: bool
-    latest: list[BoardRun]  # one per workflow, by workflow name
-    history: list[BoardRun]  # newest first, at most HISTORY_MARKS
+    latest: list[RunSummary]  # one per workflow, by workflow name
+    history: list[RunSummary]  # newest first, at most HISTORY_MARKS
     loaded: bool
     load_error: str | None = None
     url: str = ""  # the repository's page, set by the view
@@ -183,13 +106,11 @@ class Board:
     topics: list[str] = field(default_factory=list)
 
 
-def _summary_runs(summary: dict) -> tuple[list[BoardRun], list[BoardRun]]:
+def _summary_runs(summary: dict) -> tuple[list[RunSummary], list[RunSummary]]:
     """The summary's latest-per-workflow runs and its recent runs, each run once, in its latest state."""
-    latest_values, recent_values = summary_runs(summary)
-    latest = [BoardRun.from_summary(value) for value in latest_values]
-    recent: dict[int, BoardRun] = {}
-    for value in recent_values:
-        run = BoardRun.from_summary(value)
+    latest, recent_runs = summary_runs(summary)
+    recent: dict[int, RunSummary] = {}
+    for run in recent_runs:
         recent[run.run_id] = run
     # The same run can sit in both places; whichever was written later is the truth for both.
     for run in latest:
@@ -198,8 +119,8 @@ def _summary_runs(summary: dict) -> tuple[list[BoardRun], list[BoardRun]]:
     return latest, sorted(recent.values(), key=lambda run: run.run_id, reverse=True)
 
 
-def _latest_per_workflow(runs: list[BoardRun]) -> list[BoardRun]:
-    chosen: dict[int, BoardRun] = {}
+def _latest_per_workflow(runs: list[RunSummary]) -> list[RunSummary]:
+    chosen: dict[int, RunSummary] = {}
     for run in runs:
         current = chosen.get(run.workflow_id)
         if current is None or (run.run_number or 0, run.order) > (current.run_number or 0, current.order):
@@ -272,7 +193,7 @@ def board_build(
     )
 
 
-def _search_matches(needle: str, access: RepoAccess, runs: list[BoardRun]) -> bool:
+def _search_matches(needle: str, access: RepoAccess, runs: list[RunSummary]) -> bool:
     """A search finds a repository by its name, or by one of its workflows' names."""
     if not needle or needle in access.full_name.lower():
         return True

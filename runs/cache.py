@@ -13,15 +13,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 
-from dashboard.dynamo import shared_client, transaction
-from dashboard.shapes import Fields, Malformed
+from dashboard.lib.dynamo import TableModel, shared_client, transaction
+from dashboard.lib.shapes import Fields, Malformed
 from realtime.publish import change_event, published
 from runs.models import RETENTION, RepoSummary, Step, WorkflowJob, WorkflowRun, on_default_branch
 from runs.serializers import job_json, run_json
+from runs.summaries import RunSummary
 
-# GitHub's statuses, by how far along they are. Ranks are FINDINGS' rule (queued and waiting < in_progress <
-# completed); the sub-rank only breaks exact ties of updated_at (1-second resolution) in lifecycle order.
+# GitHub's statuses, by how far along they are (docs/decisions.md#webhook-order): queued and waiting < in_progress <
+# completed; the sub-rank only breaks exact ties of updated_at (1-second resolution) in lifecycle order.
 RUN_RANK = {
     "requested": 1,
     "pending": 1,
@@ -46,7 +48,7 @@ def _time(value: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
-        raise MalformedRun(f"not a timestamp: {value!r}") from None
+        raise MalformedRun(f"time {value!r}", "an ISO 8601 timestamp", value) from None
 
 
 def _stamp(value: datetime | None) -> str:
@@ -101,7 +103,7 @@ class RunState:
     @classmethod
     def from_github(
         cls,
-        run: dict,
+        run: object,
         *,
         workflow_name: str | None = None,
         default_branch: str | None = None,
@@ -115,7 +117,11 @@ class RunState:
         """
         fields = Fields(run, path)
         own = fields.obj("repository", required=repository is None)
-        full = Fields(repository, "repository") if repository is not None else own
+        if repository is not None:
+            full = Fields(repository, "repository")
+        else:
+            assert own is not None  # required just above when no `repository` is given
+            full = own
         repo_id = full.str("full_name") or (own.str("full_name", required=True) if own else None)
         if repo_id is None:
             raise Malformed("repository.full_name", "a string", missing=True)
@@ -196,28 +202,35 @@ def run_condition(state: RunState):
 CONFLICT_ATTEMPTS = 4
 
 
-class DuplicateDelivery(Exception):
-    """This webhook delivery was processed before."""
+@dataclass(frozen=True)
+class Claim:
+    """An item written in the same transaction as a change, on a condition: the caller's proof that the change is
+    applied once (the webhook receiver's delivery record, on condition that it does not exist yet)."""
+
+    item: TableModel
+    condition: Condition
 
 
-def _apply(item, condition, event, delivery) -> bool:
-    """One transaction: the delivery (if new), the item (if later than what is stored), and its event.
+class AlreadyClaimed(Exception):
+    """The claim's condition failed: whoever made it applied this change before (a duplicate delivery)."""
 
-    Returns False when the item was not later; raises DuplicateDelivery when the delivery was seen before.
+
+def _apply(item, condition, event, claim: Claim | None) -> bool:
+    """One transaction: the claim (if its condition holds), the item (if later than what is stored), its event.
+
+    Returns False when the item was not later; raises AlreadyClaimed when the claim's condition failed.
     """
-    from webhooks.models import WebhookDelivery
-
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
             with transaction() as writes:
-                if delivery is not None:
-                    writes.save(delivery, condition=WebhookDelivery.delivery_id.does_not_exist())
+                if claim is not None:
+                    writes.save(claim.item, condition=claim.condition)
                 writes.save(item, condition=condition)
                 writes.save(event)
         except TransactWriteError as error:
             reasons = [reason.code if reason else None for reason in error.cancellation_reasons]
-            if delivery is not None and reasons and reasons[0] == "ConditionalCheckFailed":
-                raise DuplicateDelivery(delivery.delivery_id) from error
+            if claim is not None and reasons and reasons[0] == "ConditionalCheckFailed":
+                raise AlreadyClaimed(str(claim.item)) from error
             if "ConditionalCheckFailed" in reasons:
                 return False
             # Two writers on the same run at the same moment: DynamoDB cancels one; it tries again, and the
@@ -231,10 +244,10 @@ def _apply(item, condition, event, delivery) -> bool:
     return False  # not reached: the last attempt returns or raises
 
 
-def run_record(state: RunState, *, installation_id: int | None = None, delivery=None) -> bool:
+def run_record(state: RunState, *, installation_id: int | None = None, claim: Claim | None = None) -> bool:
     """Store a run state if it is later than the stored one, announcing it; True when it was stored."""
     item = run_item(state, installation_id=installation_id)
-    if not _apply(item, run_condition(state), change_event("run", state.repo_id, run_json(item)), delivery):
+    if not _apply(item, run_condition(state), change_event("run", state.repo_id, run_json(item)), claim):
         return False
     summary_record(state)
     return True
@@ -257,28 +270,6 @@ def _attribute(value) -> dict:
 HISTORY_KEEP = 20
 # Pruning costs a request, so it waits until this many have gathered.
 HISTORY_PRUNE_AT = 30
-
-
-def summary_snapshot(state: RunState) -> dict:
-    return {
-        "runId": state.run_id,
-        "runNumber": state.run_number,
-        "runAttempt": state.run_attempt,
-        "workflowId": state.workflow_id,
-        "workflowName": state.workflow_name,
-        "status": state.status,
-        "conclusion": state.conclusion,
-        "headBranch": state.head_branch,
-        "event": state.event,
-        "actorLogin": state.actor_login,
-        "actorType": state.actor_type,
-        "runStartedAt": state.run_started_at.isoformat() if state.run_started_at else None,
-        "updatedAt": state.updated_at.isoformat(),
-        "htmlUrl": state.html_url,
-        **({"headRepo": state.head_repository} if state.head_repository else {}),
-        # A newer run number wins; the same run's later state wins too.
-        "ord": f"{state.run_number or 0:010d}|{state.order}",
-    }
 
 
 def _summary_update(client, state: RunState, snapshot: dict, keys: list[str]) -> dict | None:
@@ -321,7 +312,7 @@ def summary_record(state: RunState) -> bool:
     """
     if state.workflow_id is None:
         return False
-    snapshot = summary_snapshot(state)
+    snapshot = RunSummary.from_state(state).to_item()
     client = shared_client()
     history_key = f"r_{state.run_id}"
     keys = [history_key]
@@ -380,13 +371,14 @@ def batch_get(request: dict[str, dict], *, raw: frozenset[str] = frozenset()) ->
     """
     client = shared_client()
     found: dict[str, list[dict]] = {}
-    while request:
-        answer = client.batch_get_item(RequestItems=request)
+    pending: dict[str, dict] | None = request
+    while pending:
+        answer = client.batch_get_item(RequestItems=pending)
         for table_name, items in answer["Responses"].items():
             if table_name not in raw:
                 items = [{key: _plain(value) for key, value in item.items()} for item in items]
             found.setdefault(table_name, []).extend(items)
-        request = answer.get("UnprocessedKeys") or None
+        pending = answer.get("UnprocessedKeys") or None
     return found
 
 
@@ -513,8 +505,8 @@ def job_condition(state: JobState):
     return WorkflowJob.job_id.does_not_exist() | (WorkflowJob.order < state.order)
 
 
-def job_record(state: JobState, *, delivery=None) -> bool:
+def job_record(state: JobState, *, claim: Claim | None = None) -> bool:
     """Store a job state if it is later than the stored one, announcing it; True when it was stored."""
     item = job_item(state)
     event = change_event("job", state.repo_id, {"run_id": state.run_id, **job_json(item)})
-    return _apply(item, job_condition(state), event, delivery)
+    return _apply(item, job_condition(state), event, claim)

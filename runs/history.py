@@ -16,12 +16,13 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from accounts.models import UserRecord
 from accounts.tokens import user_access_token
-from dashboard import github
-from dashboard.models import GitHubState
+from dashboard.lib import github
+from dashboard.lib.github.state import GitHubState
 from runs.backfill import repo_backfill, run_fetch, run_jobs_fetch
-from runs.board import ANY_BRANCH, FAILURE_CONCLUSIONS, QUEUED_STATUSES, BoardFilters
+from runs.board import ANY_BRANCH, BoardFilters
 from runs.cache import summaries_read
 from runs.models import WorkflowJob, WorkflowRun
+from runs.summaries import FAILURE_CONCLUSIONS, QUEUED_STATUSES
 from runs.visibility import RepoAccess, repo_access
 
 # The actions, named as GitHub's endpoints are, and what to say when GitHub accepted one.
@@ -31,6 +32,9 @@ ACTIONS = {
     "cancel": "Cancellation requested.",
 }
 GITHUB_DOWN = (github.GitHubUnavailable, github.RateLimited, github.AppCredentialsRejected)
+# "You can re-run a workflow run ... up to 30 days after its initial run."
+# https://docs.github.com/en/actions/how-tos/manage-workflow-runs/re-run-workflows-and-jobs
+RERUN_WINDOW = timedelta(days=30)
 
 
 def cursor_encode(key: dict | None) -> str | None:
@@ -175,9 +179,9 @@ def run_of(record: UserRecord, full_name: str, run_id: int) -> WorkflowRun:
         pass
     if _miss_remembered(access.full_name, run_id):
         raise Http404("No such run.")
-    _lookup_count(record.user_id)
+    _lookup_count(int(record.user_id))
     try:
-        run_fetch(access, run_id, token=user_access_token(record.user_id), identity=f"user:{record.user_id}")
+        run_fetch(access, run_id, token=user_access_token(int(record.user_id)), identity=f"user:{record.user_id}")
         return WorkflowRun.get(access.full_name, run_id)
     except (github.NotFound, DoesNotExist):
         _miss_remember(access.full_name, run_id)
@@ -190,6 +194,16 @@ class RunDetail:
     jobs: list[WorkflowJob]
     can_write: bool
     stale_reason: str | None
+
+    @property
+    def rerun_until(self) -> datetime | None:
+        """Until when GitHub lets the run be re-run: 30 days after it was created (None if that is unknown)."""
+        return self.run.created_at + RERUN_WINDOW if self.run.created_at else None
+
+    @property
+    def rerun_closed(self) -> bool:
+        """Whether GitHub's re-run window has closed, so re-run buttons would only earn a refusal."""
+        return self.rerun_until is not None and self.rerun_until <= datetime.now(UTC)
 
 
 def run_detail_read(record: UserRecord, full_name: str, run_id: int) -> RunDetail:
@@ -218,25 +232,38 @@ class ActionResult:
         return self.status == 202
 
 
+def _refused(refusal: github.GitHubError, explanation: str | None = None) -> str:
+    """GitHub's refusal in GitHub's own words (its `message`), then what the dashboard can add to them."""
+    words = str(refusal).strip()
+    if not words or words == f"GitHub answered {refusal.status}":  # no `message` in GitHub's answer
+        said = f"GitHub refused (HTTP {refusal.status}) without saying why."
+    else:
+        said = f"GitHub refused: {words}"
+    if not explanation:
+        return said
+    return f"{said if said.endswith(('.', '!', '?')) else said + '.'} {explanation}"
+
+
 def run_act(record: UserRecord, full_name: str, run_id: int, action: str) -> ActionResult:
-    """Re-run, re-run failed jobs, or cancel with the user's own token; GitHub's refusal is explained."""
+    """Re-run, re-run failed jobs, or cancel with the user's own token; a refusal is shown in GitHub's words."""
     if action not in ACTIONS:
         raise Http404("No such action.")
     access = repo_access(record, full_name)
     try:
         github.post(
             f"/repos/{access.full_name}/actions/runs/{run_id}/{action}",
-            token=user_access_token(record.user_id),
+            token=user_access_token(int(record.user_id)),
             identity=f"user:{record.user_id}",
         )
     except github.Forbidden as refusal:
-        return ActionResult(
-            403, f"GitHub refused: {refusal}. Re-running and cancelling need write access to {access.full_name}."
-        )
-    except github.NotFound:
-        return ActionResult(404, "GitHub does not know this run, or will not let you act on it.")
+        # GitHub's 403 has many causes (no write access, a run still running, one older than 30 days...): the
+        # write-access hint is added only for a user GitHub last said cannot write here.
+        hint = None if access.can_write else f"Re-running and cancelling need write access to {access.full_name}."
+        return ActionResult(403, _refused(refusal, hint))
+    except github.NotFound as missing:
+        return ActionResult(404, _refused(missing, "GitHub does not know this run, or will not let you act on it."))
     except github.Conflict as conflict:
-        return ActionResult(409, f"GitHub refused: {conflict}")
+        return ActionResult(409, _refused(conflict))
     except github.ValidationFailed as invalid:
-        return ActionResult(422, f"GitHub refused: {invalid}")
+        return ActionResult(422, _refused(invalid))
     return ActionResult(202, ACTIONS[action])

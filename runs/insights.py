@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from runs.board import FAILURE_CONCLUSIONS, run_category
+from runs.summaries import FAILURE_CONCLUSIONS, run_category
 
 REGRESSION_FACTOR = 1.5
 REGRESSION_MIN_SECONDS = 30
@@ -70,11 +70,12 @@ class RunFacts:
 
     @property
     def finished(self) -> bool:
-        return self.status == "completed" and self.completed_at is not None and self.started_at is not None
+        return self.duration is not None
 
     @property
     def duration(self) -> float | None:
-        if not self.finished:
+        """Seconds from start to completion, for a finished run (completed, with both times); else None."""
+        if self.status != "completed" or self.completed_at is None or self.started_at is None:
             return None
         return max(0.0, (self.completed_at - self.started_at).total_seconds())
 
@@ -117,7 +118,7 @@ class WorkflowInsight:
     latest_duration: float | None
     regression: bool
     flaky_commits: list[str] = field(default_factory=list)
-    passed_on_retry: list[int] = field(default_factory=list)  # run numbers
+    passed_on_retry: list[int | None] = field(default_factory=list)  # run numbers (None: GitHub gave none)
     bars: list[Bar] = field(default_factory=list)
     median_y: float | None = None
 
@@ -132,6 +133,7 @@ def regression_of(durations: list[float]) -> bool:
         return False
     *before, last = durations
     usual = percentile(before, 50)
+    assert usual is not None  # `before` holds at least REGRESSION_MIN_HISTORY durations
     return last > usual * REGRESSION_FACTOR and last - usual >= REGRESSION_MIN_SECONDS
 
 
@@ -146,14 +148,14 @@ def flaky_commits(runs: list[RunFacts]) -> list[str]:
 
 def chart(runs: list[RunFacts], *, width: float = 300, height: float = 60) -> tuple[list[Bar], float | None]:
     """Bars for the last CHART_RUNS finished runs, oldest left, scaled to the slowest; and the median's y."""
-    finished = [run for run in runs if run.finished][-CHART_RUNS:]
+    finished = [(run, duration) for run in runs if (duration := run.duration) is not None][-CHART_RUNS:]
     if not finished:
         return [], None
-    longest = max(run.duration for run in finished) or 1.0
+    longest = max(duration for _, duration in finished) or 1.0
     slot = width / CHART_RUNS
     bars = []
-    for index, run in enumerate(finished):
-        bar_height = max(1.0, run.duration / longest * (height - 2))
+    for index, (run, duration) in enumerate(finished):
+        bar_height = max(1.0, duration / longest * (height - 2))
         bars.append(
             Bar(
                 x=round(index * slot, 1),
@@ -161,11 +163,12 @@ def chart(runs: list[RunFacts], *, width: float = 300, height: float = 60) -> tu
                 width=round(slot * 0.8, 1),
                 height=round(bar_height, 1),
                 category=run.category,
-                label=f"#{run.run_number}: {duration_text(run.duration)}, {run.conclusion or run.status}",
+                label=f"#{run.run_number}: {duration_text(duration)}, {run.conclusion or run.status}",
                 url=run.html_url,
             )
         )
-    median = percentile([run.duration for run in finished], 50)
+    median = percentile([duration for _, duration in finished], 50)
+    assert median is not None  # `finished` is not empty
     return bars, round(height - median / longest * (height - 2), 1)
 
 
@@ -173,7 +176,7 @@ def workflow_insight(runs: list[RunFacts]) -> WorkflowInsight:
     """Insights of one workflow's runs (any order)."""
     runs = sorted(runs, key=lambda run: (run.created_at.timestamp() if run.created_at else 0.0, run.run_id))
     finished = [run for run in runs if run.finished]
-    durations = [run.duration for run in finished]
+    durations = [run.duration for run in finished if run.duration is not None]  # a finished run has one
     queues = [run.queue for run in runs if run.queue is not None]
     passed = sum(1 for run in finished if run.conclusion == "success")
     failed = sum(1 for run in finished if run.conclusion in FAILURE_CONCLUSIONS)

@@ -1,6 +1,5 @@
 """The run cache: workflow runs and their jobs as GitHub last told us, kept for 30 days."""
 
-import json
 from datetime import timedelta
 
 from pynamodb.attributes import (
@@ -13,7 +12,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from dashboard.dynamo import TableMeta, TableModel, table
+from dashboard.lib.dynamo import TableMeta, TableModel, table
 
 # DynamoDB deletes a run or job this long after its last write; a later write pushes it back.
 RETENTION = timedelta(days=30)
@@ -81,7 +80,8 @@ class WorkflowRun(TableModel):
     # The App installation that can read this run again (reconciliation uses its token).
     installation_id = NumberAttribute(null=True, attr_name="installationId")
     jobs_fetched_at = UTCDateTimeAttribute(null=True, attr_name="jobsFetchedAt")
-    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")
+    # PynamoDB's stub types the default as a datetime; a timedelta (expiry that long from now) is documented and works.
+    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")  # type: ignore[arg-type,return-value]
 
     active = ActiveRunsIndex()
 
@@ -123,7 +123,8 @@ class WorkflowJob(TableModel):
     runner_name = UnicodeAttribute(null=True, attr_name="runnerName")
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     steps = ListAttribute(of=Step, default=list)
-    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")
+    # PynamoDB's stub types the default as a datetime; a timedelta (expiry that long from now) is documented and works.
+    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")  # type: ignore[arg-type,return-value]
 
 
 class RepoSummary(TableModel):
@@ -138,14 +139,3 @@ class RepoSummary(TableModel):
         table_name = table("repo-summaries")
 
     repo_id = UnicodeAttribute(hash_key=True, attr_name="repoId")
-
-
-def summary_runs(summary: dict) -> tuple[list[dict], list[dict]]:
-    """A summary's latest run of each workflow on the default branch, and its recent runs of any branch."""
-
-    def snapshot(value) -> dict:
-        return json.loads(value) if isinstance(value, str) else value  # maps: summaries written before JSON
-
-    latest = [snapshot(value) for key, value in summary.items() if key.startswith("wf_")]
-    recent = [snapshot(value) for key, value in summary.items() if key.startswith("r_")]
-    return latest, recent

@@ -1,5 +1,7 @@
 """The OpenAPI description of the JSON API, served at /api/openapi.json and held to the code by tests."""
 
+from typing import Any
+
 from django.http import JsonResponse
 from django.views.decorators.http import require_safe
 
@@ -27,20 +29,24 @@ SCHEMAS = {
     "User": _object(
         {"id": {"type": "integer"}, "login": {"type": "string"}, "name": NULLABLE_STRING, "avatar_url": NULLABLE_STRING}
     ),
-    "LatestRun": _object(
+    # runs/summaries.py's RunSummary.as_json(): a test holds these properties to the dataclass's shown fields.
+    "RunSummary": _object(
         {
+            "run_id": {"type": "integer"},
             "workflow_id": {"type": "integer"},
             "workflow_name": NULLABLE_STRING,
-            "run_id": {"type": "integer"},
             "run_number": NULLABLE_INTEGER,
-            "run_attempt": NULLABLE_INTEGER,
+            "run_attempt": {"type": "integer"},
             "status": {"type": "string"},
             "conclusion": NULLABLE_STRING,
             "head_branch": NULLABLE_STRING,
             "event": NULLABLE_STRING,
             "actor": NULLABLE_STRING,
-            "updated_at": {"type": "string", "format": "date-time"},
+            "actor_type": NULLABLE_STRING,
+            "run_started_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
             "html_url": NULLABLE_STRING,
+            "head_repository": {**NULLABLE_STRING, "description": "owner/name of the fork the run came from"},
         }
     ),
     "Repo": _object(
@@ -50,7 +56,7 @@ SCHEMAS = {
             "default_branch": {"type": "string"},
             "html_url": {"type": "string"},
             "can_write": {"type": "boolean"},
-            "workflows": {"type": "array", "items": _ref("LatestRun")},
+            "workflows": {"type": "array", "items": _ref("RunSummary")},
             "loaded": {"type": "boolean", "description": "whether the repository's recent runs have been loaded"},
             "load_error": NULLABLE_STRING,
         },
@@ -190,7 +196,7 @@ def _filter(name: str, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": description}
 
 
-PATHS = {
+PATHS: dict[str, dict[str, Any]] = {
     "/api/user": {
         "get": {
             "summary": "The signed-in user and their remaining GitHub rate limit",

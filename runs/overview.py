@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from accounts.models import UserRecord, UserSettings
-from dashboard.models import GitHubState
+from dashboard.lib.github.state import GitHubState
 from runs.backfill import repos_backfill
 from runs.cache import batch_get, summaries_read, summaries_request
 from runs.models import RepoSummary
@@ -40,7 +40,7 @@ def overview_read(record: UserRecord) -> Overview:
     """Visible repositories, their summaries and the user's settings; repositories never shown before are
     backfilled first."""
     kept = kept_repos(record) if record.visible_repos else {}
-    epoch, settings, summaries = _first_read(record.user_id, sorted(kept))
+    epoch, settings, summaries = _first_read(int(record.user_id), sorted(kept))
     visibility = Visibility(kept) if is_fresh(record, epoch) else visibility_refresh(record, epoch)
     missing = [name for name in visibility.repos if name not in summaries]
     if missing:

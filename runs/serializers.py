@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from runs.models import WorkflowJob, WorkflowRun, summary_runs
+from runs.models import WorkflowJob, WorkflowRun
+from runs.summaries import summary_runs
 from runs.visibility import RepoAccess
 
 
@@ -27,21 +28,7 @@ def repo_json(access: RepoAccess, summary: dict | None, *, load_error: str | Non
     if summary is not None:
         latest, _ = summary_runs(summary)
         body["workflows"] = [
-            {
-                "workflow_id": run["workflowId"],
-                "workflow_name": run["workflowName"],
-                "run_id": run["runId"],
-                "run_number": run["runNumber"],
-                "run_attempt": run["runAttempt"],
-                "status": run["status"],
-                "conclusion": run["conclusion"],
-                "head_branch": run["headBranch"],
-                "event": run["event"],
-                "actor": run["actorLogin"],
-                "updated_at": run["updatedAt"],
-                "html_url": run["htmlUrl"],
-            }
-            for run in sorted(latest, key=lambda run: (run["workflowName"] or "", run["workflowId"]))
+            run.as_json() for run in sorted(latest, key=lambda run: (run.workflow_name or "", run.workflow_id))
         ]
         body["loaded"] = "backfilledAt" in summary
         body["load_error"] = load_error

@@ -4,13 +4,11 @@ Every read is checked against the user's visibility; a repository or run they ma
 sent with the user's own token, so GitHub itself decides whether this user may re-run or cancel.
 """
 
-from datetime import UTC, datetime
-from functools import wraps
-
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.http import require_POST, require_safe
 
-from dashboard import github
+from dashboard.lib import github
+from dashboard.surfaces import api_view
 from runs.history import backfill_if_new, run_act, run_detail_read, runs_page
 from runs.models import WorkflowRun
 from runs.overview import overview_read
@@ -24,27 +22,6 @@ FILTERS = {
     "event": WorkflowRun.event,
     "actor": WorkflowRun.actor_login,
 }
-
-
-def api_view(view):
-    """Signed-in users only (401 otherwise); a repository or run they may not see answers 404 as JSON."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return JsonResponse({"error": "Sign in first."}, status=401)
-        try:
-            return view(request, *args, **kwargs)
-        except Http404:
-            return JsonResponse({"error": "Not found."}, status=404)
-        except github.RateLimited as limited:
-            response = JsonResponse({"error": f"{limited.reason} until {limited.retry_at.isoformat()}."}, status=429)
-            response["Retry-After"] = str(max(1, int((limited.retry_at - datetime.now(UTC)).total_seconds())))
-            return response
-        except (github.GitHubUnavailable, github.AppCredentialsRejected):
-            return JsonResponse({"error": "GitHub is not answering; try again shortly."}, status=502)
-
-    return wrapper
 
 
 @require_safe

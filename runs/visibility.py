@@ -14,9 +14,9 @@ from django.http import Http404
 
 from accounts.models import UserRecord
 from accounts.tokens import user_access_token
-from dashboard import github
-from dashboard.dynamo import shared_client
-from dashboard.models import GitHubState
+from dashboard.lib import github
+from dashboard.lib.dynamo import shared_client
+from dashboard.lib.github.state import GitHubState
 from realtime.fanout import visibility_to_sockets
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def visibility_refresh(record: UserRecord, epoch: int) -> Visibility:
     """
     identity = f"user:{record.user_id}"
     try:
-        token = user_access_token(record.user_id)
+        token = user_access_token(int(record.user_id))
         kept = kept_repos(record)
         if (
             record.visible_repos is not None
@@ -128,13 +128,18 @@ def visibility_refresh(record: UserRecord, epoch: int) -> Visibility:
             return Visibility(kept)
         # The lists' ETags are kept only with the answer they stand for: kept before it, a failure to store it
         # would turn every later check into 304s that renew the old answer, access that has ended included.
-        etags: list[github.Page] = []
-        found = github.user_repositories(token, identity=identity, etags=etags)
-    except (github.GitHubUnavailable, github.RateLimited, github.AppCredentialsRejected) as error:
+        with github.kept_after() as etags:
+            repos = _repos_stored(record, github.user_repositories(token, identity=identity, etags=etags), epoch)
+    except (github.Unavailable, github.AppCredentialsRejected) as error:
         if record.visible_repos is None:
             raise
         logger.info("user %s: visibility served stale (%s)", record.user_id, type(error).__name__)
         return Visibility(kept_repos(record), stale_reason=str(error) or type(error).__name__)
+    return Visibility(repos)
+
+
+def _repos_stored(record: UserRecord, found: list[github.Repository], epoch: int) -> dict[str, RepoAccess]:
+    """Keep GitHub's answer as the user's visibility; what is kept, by name."""
     repos = {
         repo.full_name: RepoAccess(
             full_name=repo.full_name,
@@ -156,8 +161,7 @@ def visibility_refresh(record: UserRecord, epoch: int) -> Visibility:
             UserRecord.visibility_epoch.set(epoch),
         ]
     )
-    github.etags_keep(etags)
-    return Visibility(repos)
+    return repos
 
 
 def visible_repos(record: UserRecord, *, epoch: int | None = None) -> Visibility:

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import PutError
 
 from accounts.flows import user_revoke
-from dashboard.shapes import Fields
-from runs.cache import DuplicateDelivery, JobState, RunState, job_record, run_record, summary_record
+from dashboard.lib.shapes import Fields
+from runs.cache import AlreadyClaimed, Claim, JobState, RunState, job_record, run_record, summary_record
 from runs.visibility import visibility_invalidate
 from webhooks.models import WebhookDelivery
 from webhooks.verify import Delivery
@@ -56,11 +56,13 @@ def _installation_id(payload: Fields) -> int | None:
     return installation.int("id") if installation else None
 
 
-def _applied_or_stale(delivery: Delivery, record: Callable[[WebhookDelivery], bool]) -> str:
+def _applied_or_stale(delivery: Delivery, record: Callable[[Claim], bool]) -> str:
+    """Apply a change in one transaction with the delivery's record, which is written only if it is new."""
+    claim = Claim(delivery_record(delivery, APPLIED), WebhookDelivery.delivery_id.does_not_exist())
     try:
-        if record(delivery_record(delivery, APPLIED)):
+        if record(claim):
             return APPLIED
-    except DuplicateDelivery:
+    except AlreadyClaimed:
         return DUPLICATE
     # Not later than what is stored: nothing changes, but the delivery is remembered as seen.
     return STALE if remember(delivery, STALE) else DUPLICATE
@@ -76,9 +78,7 @@ def workflow_run(delivery: Delivery) -> str:
         repository=payload.obj("repository", required=True).data,
     )
     installation_id = _installation_id(payload)
-    outcome = _applied_or_stale(
-        delivery, lambda seen: run_record(state, installation_id=installation_id, delivery=seen)
-    )
+    outcome = _applied_or_stale(delivery, lambda claim: run_record(state, installation_id=installation_id, claim=claim))
     if outcome == DUPLICATE:
         # A redelivery can follow a first attempt that stored the run and then failed on its summary update
         # (throttled, timed out): that attempt answered 5xx, and this one finishes it. The summary's own
@@ -91,7 +91,7 @@ def workflow_job(delivery: Delivery) -> str:
     payload = Fields(delivery.payload, "")
     repo_id = payload.obj("repository", required=True).str("full_name", required=True)
     state = JobState.from_github(payload.obj("workflow_job", required=True).data, repo_id=repo_id)
-    return _applied_or_stale(delivery, lambda seen: job_record(state, delivery=seen))
+    return _applied_or_stale(delivery, lambda claim: job_record(state, claim=claim))
 
 
 def _act_then_remember(delivery: Delivery, act: Callable[[], object]) -> str:

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
-from dashboard.dynamo import TableMeta, TableModel, table
+from dashboard.lib.dynamo import TableMeta, TableModel, table
 
 # GitHub lets a failed delivery be redelivered for 3 days; remembering it for longer keeps redelivery idempotent.
 RETENTION = timedelta(days=7)
@@ -21,4 +21,5 @@ class WebhookDelivery(TableModel):
     action = UnicodeAttribute(null=True)
     state = UnicodeAttribute(default="received")
     received_at = UTCDateTimeAttribute(attr_name="receivedAt")
-    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")
+    # PynamoDB's stub types the default as a datetime; a timedelta (expiry that long from now) is documented and works.
+    expires_at = TTLAttribute(default=lambda: RETENTION, attr_name="expiresAt")  # type: ignore[arg-type,return-value]

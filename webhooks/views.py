@@ -11,8 +11,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from dashboard import metrics
-from dashboard.shapes import Malformed
+from dashboard.lib import metrics
+from dashboard.lib.shapes import Malformed
 from webhooks.handlers import APPLIED, IGNORED, handle
 from webhooks.verify import MAX_BODY_BYTES, Refused, verified_delivery
 
@@ -56,7 +56,7 @@ def _changed_at(delivery) -> datetime | None:
 
 def _measure(delivery, outcome: str) -> None:
     """What operators watch: deliveries handled, and how long after GitHub's change a change was applied."""
-    values = {"WebhookProcessed": 1}
+    values: dict[str, float] = {"WebhookProcessed": 1}
     changed_at = _changed_at(delivery) if outcome == APPLIED else None
     if changed_at is not None and changed_at.tzinfo is not None:
         values["WebhookLag"] = max(0, round((time.time() - changed_at.timestamp()) * 1000))

@@ -5,13 +5,20 @@ and retries come from settings, so no table name or endpoint is ever written in 
 """
 
 import threading
+from typing import Any, TypeVar
 
 import botocore.client
 import botocore.session
 from django.conf import settings
+from pynamodb.attributes import Attribute
 from pynamodb.connection import Connection
+from pynamodb.expressions.update import RemoveAction, SetAction
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
+
+from dashboard.lib import metrics
+
+_T = TypeVar("_T")
 
 
 def table(name: str) -> str:
@@ -47,7 +54,7 @@ _client_lock = threading.Lock()
 THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 
 
-def throttles_count(response=None, operation=None, **kwargs) -> None:
+def throttles_count(response: Any = None, operation: Any = None, **kwargs: Any) -> None:
     """botocore's `needs-retry` event, raised once per attempt: emit a metric for each throttled one.
 
     Returns None, so botocore's own retry handler still decides whether to retry.
@@ -59,13 +66,11 @@ def throttles_count(response=None, operation=None, **kwargs) -> None:
     # A transaction refused for throughput names it per item.
     reasons = parsed.get("CancellationReasons") or []
     if code in THROTTLING or any(reason.get("Code") == "ThrottlingError" for reason in reasons):
-        from dashboard import metrics
-
         metrics.emit({"DynamoDBThrottles": 1}, operation=getattr(operation, "name", None))
     return None
 
 
-def shared_client():
+def shared_client() -> Any:
     """One botocore DynamoDB client for every table.
 
     PynamoDB builds a botocore session and client per model class, ~40 ms each on a cold Lambda start. A
@@ -95,7 +100,7 @@ class TableModel(Model):
     """Base of every DynamoDB model: hands PynamoDB the shared client instead of letting it build its own."""
 
     @classmethod
-    def _get_connection(cls):
+    def _get_connection(cls) -> Any:
         connection = super()._get_connection()
         # `TableConnection.connection` is PynamoDB's low-level Connection; its `_client` is the botocore client
         # it would otherwise create lazily (pynamodb 6.1, pinned). A test checks every model uses this one.
@@ -121,3 +126,8 @@ def transaction() -> TransactWrite:
     connection = Connection(region=TableMeta.region, host=TableMeta.host)
     connection._client = shared_client()  # see TableModel._get_connection
     return TransactWrite(connection=connection)
+
+
+def set_or_remove(attribute: Attribute[_T], value: _T | None) -> SetAction | RemoveAction:
+    """An update action that sets the attribute, or removes it when the value is None (rather than storing NULL)."""
+    return attribute.set(value) if value is not None else attribute.remove()

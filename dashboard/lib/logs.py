@@ -58,12 +58,12 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     return text
 
 
-def _masked(match: re.Match) -> str:
+def _masked(match: re.Match[str]) -> str:
     """The match masked, keeping what its first group names (`Bearer `, `?code=`)."""
     return (match.group(1) if match.re.groups else "") + MASK
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     if isinstance(value, bool | int | float) or value is None:
         return value
     return redact(str(value))
@@ -76,7 +76,7 @@ class JsonFormatter(logging.Formatter):
         emf = getattr(record, "emf", None)
         if emf is not None:
             return json.dumps(emf, separators=(",", ":"), default=str)
-        entry = {
+        entry: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,

@@ -1,13 +1,14 @@
 """CloudWatch metrics in the embedded metric format: a JSON log line per measurement, no API call, no client.
 
 Lambda's log stream carries the line to CloudWatch Logs, which extracts the metric; infra/observability.tf alarms
-on it. The line leaves through the `dashboard.metrics` logger, so deployed stages print it as the JSON document
-itself (dashboard/logs.py), local runs keep it quiet, and tests read it from the log records.
+on it. The line leaves through the `dashboard.lib.metrics` logger, so deployed stages print it as the JSON document
+itself (dashboard/lib/logs.py), local runs keep it quiet, and tests read it from the log records.
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 """
 
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
 
@@ -36,7 +37,7 @@ class UnknownMetric(ValueError):
     """A metric not in METRICS: an alarm could never find it."""
 
 
-def document(values: dict[str, float], dimensions: dict[str, str], properties: dict) -> dict:
+def document(values: dict[str, float], dimensions: dict[str, str], properties: dict[str, Any]) -> dict[str, Any]:
     """The embedded-metric-format document for these values."""
     for name in values:
         if name not in METRICS:
@@ -58,7 +59,7 @@ def document(values: dict[str, float], dimensions: dict[str, str], properties: d
     }
 
 
-def emit(values: dict[str, float], *, dimensions: dict[str, str] | None = None, **properties) -> None:
+def emit(values: dict[str, float], *, dimensions: dict[str, str] | None = None, **properties: Any) -> None:
     """Record metric values; `dimensions` beyond the stage split them (keep them few), `properties` only describe."""
     if not logger.isEnabledFor(logging.INFO):
         return

@@ -6,8 +6,9 @@ be a string, not a number"), which the webhook answers with a 400 before anythin
 AttributeError deep inside or a value DynamoDB refuses.
 """
 
+import builtins
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
 _NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer", bool: "true or false"}
 
@@ -20,6 +21,9 @@ def _describe(value: object) -> str:
     if isinstance(value, int | float):
         return "a number"
     return _NAMES.get(type(value), type(value).__name__)
+
+
+T = TypeVar("T")
 
 
 class Malformed(ValueError):
@@ -48,7 +52,7 @@ class Fields:
     def _at(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
-    def _value(self, name: str, kind: type, required: bool):
+    def _value(self, name: builtins.str, kind: type[T], required: builtins.bool) -> T | None:
         value = self.data.get(name)
         if value is None:
             if required:
@@ -56,10 +60,14 @@ class Fields:
             return None
         if not _is(value, kind):
             raise Malformed(self._at(name), _NAMES[kind], value)
-        return value
+        return value  # type: ignore[no-any-return]  # _is checked it is a `kind`
 
-    def str(self, name: str, *, required: bool = False) -> str | None:
-        value = self._value(name, str, required)
+    @overload
+    def str(self, name: builtins.str, *, required: Literal[True]) -> builtins.str: ...
+    @overload
+    def str(self, name: builtins.str, *, required: builtins.bool = False) -> builtins.str | None: ...
+    def str(self, name: builtins.str, *, required: builtins.bool = False) -> builtins.str | None:
+        value = self._value(name, builtins.str, required)
         if value is not None and not value.isascii():
             try:
                 value.encode("utf-8")
@@ -67,16 +75,26 @@ class Fields:
                 raise Malformed(self._at(name), "valid Unicode text", value) from None
         return value
 
-    def int(self, name: str, *, required: bool = False) -> int | None:
-        return self._value(name, int, required)
+    @overload
+    def int(self, name: builtins.str, *, required: Literal[True]) -> builtins.int: ...
+    @overload
+    def int(self, name: builtins.str, *, required: builtins.bool = False) -> builtins.int | None: ...
+    def int(self, name: builtins.str, *, required: builtins.bool = False) -> builtins.int | None:
+        return self._value(name, builtins.int, required)
 
-    def bool(self, name: str) -> bool | None:
-        return self._value(name, bool, False)
+    def bool(self, name: builtins.str) -> builtins.bool | None:
+        return self._value(name, builtins.bool, False)
 
-    def time(self, name: str, *, required: bool = False) -> datetime | None:
+    @overload
+    def time(self, name: builtins.str, *, required: Literal[True]) -> datetime: ...
+    @overload
+    def time(self, name: builtins.str, *, required: builtins.bool = False) -> datetime | None: ...
+    def time(self, name: builtins.str, *, required: builtins.bool = False) -> datetime | None:
         """An ISO 8601 timestamp, as UTC."""
         text = self.str(name, required=required)
         if not text:
+            if required:  # an empty string is no timestamp either
+                raise Malformed(self._at(name), "a timestamp", text)
             return None
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -84,19 +102,23 @@ class Fields:
             raise Malformed(self._at(name), "a timestamp", text) from None
         return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
-    def obj(self, name: str, *, required: bool = False) -> "Fields | None":
+    @overload
+    def obj(self, name: builtins.str, *, required: Literal[True]) -> "Fields": ...
+    @overload
+    def obj(self, name: builtins.str, *, required: builtins.bool = False) -> "Fields | None": ...
+    def obj(self, name: builtins.str, *, required: builtins.bool = False) -> "Fields | None":
         value = self._value(name, dict, required)
         return Fields(value, self._at(name)) if value is not None else None
 
-    def objs(self, name: str) -> list["Fields"]:
+    def objs(self, name: builtins.str) -> list["Fields"]:
         """A list of objects (empty when absent)."""
         items = self._value(name, list, False) or []
         return [Fields(item, f"{self._at(name)}[{index}]") for index, item in enumerate(items)]
 
-    def strs(self, name: str) -> tuple[str, ...]:
+    def strs(self, name: builtins.str) -> tuple[builtins.str, ...]:
         """A list of strings (empty when absent)."""
         items = self._value(name, list, False) or []
         for index, item in enumerate(items):
-            if not _is(item, str):
+            if not _is(item, builtins.str):
                 raise Malformed(f"{self._at(name)}[{index}]", "a string", item)
         return tuple(items)

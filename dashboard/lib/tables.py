@@ -5,9 +5,11 @@ or rewrites anything: a key that differs from the model is reported as a conflic
 The same `TableSpec` is what the infra checks hold Terraform against.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from pynamodb.attributes import TTLAttribute
+from pynamodb.attributes import Attribute, TTLAttribute
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -34,7 +36,7 @@ class TableSpec:
     indexes: tuple[IndexSpec, ...]
     ttl_attribute: str | None
 
-    def attribute_definitions(self, *, indexes: tuple[IndexSpec, ...] | None = None) -> list[dict]:
+    def attribute_definitions(self, *, indexes: tuple[IndexSpec, ...] | None = None) -> list[dict[str, Any]]:
         keys = {self.hash_key, *([self.range_key] if self.range_key else [])}
         for index in self.indexes if indexes is None else indexes:
             keys.add(index.hash_key)
@@ -43,13 +45,16 @@ class TableSpec:
         return [{"AttributeName": name, "AttributeType": kind} for name, kind in sorted(keys)]
 
 
-def _keys(attributes) -> tuple[Key, Key | None]:
-    hash_key = range_key = None
+def _keys(attributes: Iterable[Attribute[Any]]) -> tuple[Key, Key | None]:
+    hash_key: Key | None = None
+    range_key: Key | None = None
     for attribute in attributes:
         if attribute.is_hash_key:
             hash_key = (attribute.attr_name, attribute.attr_type)
         elif attribute.is_range_key:
             range_key = (attribute.attr_name, attribute.attr_type)
+    if hash_key is None:
+        raise ValueError("a table needs a hash key")
     return hash_key, range_key
 
 
@@ -72,14 +77,14 @@ def table_spec(model: type[Model]) -> TableSpec:
     )
 
 
-def _key_schema(hash_key: Key, range_key: Key | None) -> list[dict]:
+def _key_schema(hash_key: Key, range_key: Key | None) -> list[dict[str, Any]]:
     schema = [{"AttributeName": hash_key[0], "KeyType": "HASH"}]
     if range_key:
         schema.append({"AttributeName": range_key[0], "KeyType": "RANGE"})
     return schema
 
 
-def _index_request(index: IndexSpec) -> dict:
+def _index_request(index: IndexSpec) -> dict[str, Any]:
     return {
         "IndexName": index.name,
         "KeySchema": _key_schema(index.hash_key, index.range_key),
@@ -87,13 +92,13 @@ def _index_request(index: IndexSpec) -> dict:
     }
 
 
-def _existing_keys(key_schema: list[dict], types: dict[str, str]) -> tuple[Key, Key | None]:
+def _existing_keys(key_schema: list[dict[str, Any]], types: dict[str, str]) -> tuple[Key, Key | None]:
     by_type = {item["KeyType"]: item["AttributeName"] for item in key_schema}
     hash_name, range_name = by_type["HASH"], by_type.get("RANGE")
     return (hash_name, types[hash_name]), ((range_name, types[range_name]) if range_name else None)
 
 
-def ensure_table(client, spec: TableSpec) -> list[str]:
+def ensure_table(client: Any, spec: TableSpec) -> list[str]:
     """Bring one table in line with its spec; return what was done, one line per action."""
     try:
         description = client.describe_table(TableName=spec.name)["Table"]
@@ -119,7 +124,7 @@ def ensure_table(client, spec: TableSpec) -> list[str]:
     return actions
 
 
-def _ensure_indexes(client, spec: TableSpec, description: dict) -> list[str]:
+def _ensure_indexes(client: Any, spec: TableSpec, description: dict[str, Any]) -> list[str]:
     types = {item["AttributeName"]: item["AttributeType"] for item in description["AttributeDefinitions"]}
     if _existing_keys(description["KeySchema"], types) != (spec.hash_key, spec.range_key):
         raise SchemaConflict(
@@ -146,7 +151,7 @@ def _ensure_indexes(client, spec: TableSpec, description: dict) -> list[str]:
     return actions
 
 
-def _ensure_ttl(client, spec: TableSpec) -> list[str]:
+def _ensure_ttl(client: Any, spec: TableSpec) -> list[str]:
     if spec.ttl_attribute is None:
         return []
     ttl = client.describe_time_to_live(TableName=spec.name)["TimeToLiveDescription"]

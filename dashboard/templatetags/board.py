@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 from django import template
 from django.utils.html import format_html
 
-from dashboard.links import safe_github_url
-from runs.board import run_category
+from dashboard.lib.links import safe_github_url
 from runs.insights import duration_text
+from runs.summaries import run_category
 
 register = template.Library()
 
@@ -53,7 +53,7 @@ def state_badge(name: str):
 
 @register.filter
 def github_url(value: str | None) -> str | None:
-    """A link GitHub sent (`html_url`), if a page may link to it (dashboard/links.py); else None."""
+    """A link GitHub sent (`html_url`), if a page may link to it (dashboard/lib/links.py); else None."""
     return safe_github_url(value)
 
 

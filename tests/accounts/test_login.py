@@ -10,7 +10,7 @@ from django.test import Client
 
 from accounts.models import SessionRecord, UserRecord
 from accounts.sessions import session_key_hash
-from dashboard.dynamo import table_models
+from dashboard.lib.dynamo import table_models
 from tests.plugins.github import sign_in
 
 

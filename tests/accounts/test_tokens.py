@@ -7,7 +7,7 @@ import pytest
 
 from accounts.models import SessionRecord, UserRecord
 from accounts.tokens import NoToken, tokens_open, user_access_token
-from dashboard import github
+from dashboard.lib import github
 from tests.plugins.github import sign_in
 
 ALICE = 1001

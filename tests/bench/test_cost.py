@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bench import cost
-from dashboard.metrics import METRICS
+from dashboard.lib.metrics import METRICS
 
 
 @pytest.fixture

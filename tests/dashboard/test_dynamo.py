@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
 from accounts.models import UserRecord
-from dashboard.dynamo import shared_client, table_models
+from dashboard.lib.dynamo import shared_client, table_models
 from runs.models import WorkflowRun
 
 

@@ -2,7 +2,7 @@ import botocore.client
 import botocore.session
 import pytest
 
-from dashboard import dynamo
+from dashboard.lib import dynamo
 from devstack.dynamodb_local import free_port
 
 

@@ -1,8 +1,8 @@
-"""Links from what GitHub sends become hrefs only when they are https:, or under GITHUB_URL (dashboard/links.py)."""
+"""Links from what GitHub sends become hrefs only when they are https:, or under GITHUB_URL (dashboard/lib/links.py)."""
 
 import pytest
 
-from dashboard.links import safe_github_url
+from dashboard.lib.links import safe_github_url
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from dashboard.logs import MASK, JsonFormatter, redact
+from dashboard.lib.logs import MASK, JsonFormatter, redact
 from tests.conftest import PRODUCTION_ENV
 
 
@@ -93,7 +93,7 @@ def test_a_deployed_stage_logs_json_on_stdout(run_manage):
     script = (
         "import logging; "
         "logging.getLogger('webhooks.views').warning('token %s', 'ghp_0123456789abcdefghijklmnopqrstuv'); "
-        "from dashboard import metrics; metrics.emit({'WebhookProcessed': 1})"
+        "from dashboard.lib import metrics; metrics.emit({'WebhookProcessed': 1})"
     )
     env = {**PRODUCTION_ENV, "DYNAMODB_ENDPOINT_URL": "http://127.0.0.1:9"}
 

@@ -5,15 +5,15 @@ import logging
 
 import pytest
 
-from dashboard import github, metrics
-from dashboard.dynamo import shared_client
-from dashboard.logs import JsonFormatter
+from dashboard.lib import github, metrics
+from dashboard.lib.dynamo import shared_client
+from dashboard.lib.logs import JsonFormatter
 
 
 @pytest.fixture
 def emitted(caplog):
     """The metric documents emitted during the test (deployed stages print them; local ones keep them quiet)."""
-    caplog.set_level(logging.INFO, logger="dashboard.metrics")
+    caplog.set_level(logging.INFO, logger="dashboard.lib.metrics")
     return lambda: [record.emf for record in caplog.records if hasattr(record, "emf")]
 
 
@@ -34,7 +34,7 @@ def test_it_writes_a_document_cloudwatch_extracts_metrics_from(emitted, settings
 
 def test_a_deployed_stage_prints_the_document_itself_as_the_log_line(emitted):
     metrics.emit({"WebhookLag": 1500}, dimensions={"Credential": "app"})
-    record = logging.LogRecord("dashboard.metrics", logging.INFO, "", 0, "metric", (), None)
+    record = logging.LogRecord("dashboard.lib.metrics", logging.INFO, "", 0, "metric", (), None)
     record.emf = emitted()[0]
 
     line = JsonFormatter().format(record)
@@ -52,7 +52,7 @@ def test_it_refuses_a_metric_no_alarm_could_know(emitted):
 
 
 def test_it_costs_nothing_when_metrics_are_off(caplog):
-    caplog.set_level(logging.WARNING, logger="dashboard.metrics")
+    caplog.set_level(logging.WARNING, logger="dashboard.lib.metrics")
 
     metrics.emit({"WebhookErrors": 1})  # not even checked: nothing is built
 

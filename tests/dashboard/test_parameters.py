@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from moto import mock_aws
 
-from dashboard.parameters import export_parameters
+from dashboard.lib.parameters import export_parameters
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import SessionRecord, UserRecord, UserSettings
-from dashboard.dynamo import shared_client, table, table_models
-from dashboard.models import GitHubState
-from dashboard.tables import IndexSpec, SchemaConflict, TableSpec, ensure_table, table_spec
+from dashboard.lib.dynamo import shared_client, table, table_models
+from dashboard.lib.github.state import GitHubState
+from dashboard.lib.tables import IndexSpec, SchemaConflict, TableSpec, ensure_table, table_spec
 from realtime.models import Connection, Event, Subscription
 from runs.models import RepoSummary, WorkflowJob, WorkflowRun
 from webhooks.models import WebhookDelivery
 
-# The tables of the design, with the keys, indexes and TTL each must have in DynamoDB.
+# Every table (README "DynamoDB tables"), with the keys, indexes and TTL each must have in DynamoDB.
 EXPECTED = {
     SessionRecord: (("sessionId", "S"), None, {"userId-index": (("userId", "N"), ("createdAt", "S"))}, "expiresAt"),
     UserRecord: (("userId", "N"), None, {}, None),

@@ -1,31 +1,15 @@
-"""Fixtures for the GitHub simulator's tests: a running simulator, API helpers, and octokit's webhook schemas."""
+"""Fixtures for the GitHub simulator's tests: a running simulator, API helpers, and GitHub's webhook schemas."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from pathlib import Path
-from urllib.parse import urlsplit
-
 import pytest
 import requests
-from jsonschema import FormatChecker, validators
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
 
 from ghsim.clock import parse_iso
 from ghsim.testing import running_simulator
+from tests.contract.descriptions import webhook_contract
 
-SHARED = (Path(__file__).resolve().parents[2] / "../shared/github").resolve()
 START = parse_iso("2026-03-02T12:00:00Z")  # a Monday, noon UTC: dates in tests are predictable
-
-
-def shared(relative: str) -> Path:
-    """A file of the shared GitHub reference folder (beside the repo), or skip when it is absent."""
-    path = SHARED / relative
-    if not path.exists():
-        pytest.skip(f"shared GitHub reference data not found at {SHARED}")
-    return path
 
 
 @pytest.fixture
@@ -91,44 +75,11 @@ def until(sim, run_id: int, status: str, *, step: float = 5, limit: float = 900)
     raise AssertionError(f"run {run_id} never reached {status}")
 
 
-def _date_time(value) -> bool:
-    if not isinstance(value, str):
-        return True
-    datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return True
-
-
-def _uri(value) -> bool:
-    if not isinstance(value, str):
-        return True
-    parts = urlsplit(value)
-    return bool(parts.scheme and (parts.netloc or parts.path)) and " " not in value
-
-
-def format_checker() -> FormatChecker:
-    """jsonschema's checker plus `date-time` and `uri`, which otherwise need extra packages."""
-    checker = FormatChecker()
-    checker.checks("date-time", raises=ValueError)(_date_time)
-    checker.checks("uri")(_uri)
-    return checker
-
-
 @pytest.fixture(scope="session")
 def webhook_validator():
-    """`webhook_validator(event, action)`: a validator for octokit's schema of that event and action."""
-    root = shared("webhooks/schemas")
-    resources = []
-    for path in root.rglob("*.schema.json"):
-        contents = json.loads(path.read_text())
-        resources.append((contents["$id"], Resource.from_contents(contents, default_specification=DRAFT7)))
-    registry = Registry().with_resources(resources)
-    checker = format_checker()
-    cache = {}
+    """`webhook_validator(event, action)`: a validator for GitHub's schema of that event and action.
 
-    def make(event: str, action: str | None):
-        if (event, action) not in cache:
-            schema = json.loads((root / event / f"{action or 'event'}.schema.json").read_text())
-            cache[event, action] = validators.validator_for(schema)(schema, registry=registry, format_checker=checker)
-        return cache[event, action]
-
-    return make
+    The schemas are GitHub's webhooks description from npm (`@octokit/openapi-webhooks`, see
+    tests/contract/descriptions.py); a missing package is an error, not a skip.
+    """
+    return webhook_contract().validator

@@ -8,11 +8,11 @@ import json
 import uuid
 
 from ghsim.hooks import signature_1, signature_256
-from tests.ghsim.conftest import shared
+from tests.fixtures import github_fixture
 
 
 def test_it_reproduces_githubs_signature_test_vector():
-    vector = json.loads(shared("webhooks/signature-test-vector.json").read_text())
+    vector = json.loads(github_fixture("webhooks/signature-test-vector.json").read_text())
     signature = signature_256(vector["secret"], vector["payload"].encode())
     assert signature == vector["x_hub_signature_256"]
     assert signature == f"sha256={vector['signature']}"

@@ -61,6 +61,35 @@ def test_it_paginates_runs_with_absolute_link_urls(sim, api_as):
     assert len(set(seen)) == 7
 
 
+def test_it_links_pages_by_repository_id_and_answers_that_form_like_the_named_one(sim, api_as):
+    """GitHub's page links name a repository by id (`/repositories/{id}/...`), and GitHub answers that form."""
+    for _ in range(3):
+        sim.trigger("acme/api", "ci")
+    alice = api_as("alice")
+    first = alice.get("/repos/acme/api/actions/runs", params={"per_page": 2})
+    run = first.json()["workflow_runs"][0]
+    repo_id = run["repository"]["id"]
+    assert links(first) == {
+        "next": f"{sim.api_url}/repositories/{repo_id}/actions/runs?per_page=2&page=2",
+        "last": f"{sim.api_url}/repositories/{repo_id}/actions/runs?per_page=2&page=2",
+    }
+    second = alice.get(links(first)["next"])
+    assert links(second)["first"] == f"{sim.api_url}/repositories/{repo_id}/actions/runs?per_page=2&page=1"
+    for tail in (
+        "",
+        "/actions/runs",
+        f"/actions/runs/{run['id']}",
+        f"/actions/runs/{run['id']}/jobs",
+        "/actions/workflows",
+    ):
+        by_id = alice.get(f"/repositories/{repo_id}{tail}")
+        assert by_id.status_code == 200
+        assert by_id.json() == alice.get(f"/repos/acme/api{tail}").json()
+    assert alice.post(f"/repositories/{repo_id}/actions/runs/{run['id']}/cancel").status_code == 202
+    assert api_as(None).get(f"/repositories/{repo_id}").status_code == 404  # private, as by name
+    assert alice.get("/repositories/999999/actions/runs").status_code == 404
+
+
 def test_it_caps_per_page_at_100_and_defaults_to_30(sim, api_as):
     for _ in range(31):
         sim.trigger("acme/storefront", "ci")

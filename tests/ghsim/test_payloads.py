@@ -1,4 +1,4 @@
-"""Payload fidelity: every webhook validates against octokit's schema; REST bodies carry GitHub's example fields."""
+"""Payload fidelity: every webhook validates against GitHub's schema; REST bodies carry GitHub's example fields."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 
 from ghsim.testing import running_simulator
-from tests.ghsim.conftest import START, Api, finish, shared
+from tests.fixtures import github_fixture
+from tests.ghsim.conftest import START, Api, finish
 
 EMITTED = {
     ("workflow_run", "requested"),
@@ -54,7 +55,7 @@ def test_it_emits_every_event_and_action_over_a_long_run(long_run):
     assert {(item.event, item.action) for item in received} == EMITTED
 
 
-def test_it_sends_payloads_that_validate_against_octokit_schemas(long_run, webhook_validator):
+def test_it_sends_payloads_that_validate_against_githubs_schemas(long_run, webhook_validator):
     _, received = long_run
     problems = Counter()
     for item in received:
@@ -115,7 +116,7 @@ def missing_fields(example, actual, path: str = "") -> list[str]:
 )
 def test_it_sends_every_field_of_githubs_webhook_example(long_run, event, action, example):
     _, received = long_run
-    expected = json.loads(shared(f"webhooks/{example}").read_text())
+    expected = json.loads(github_fixture(f"webhooks/{example}").read_text())
     payloads = [item.payload for item in received if (item.event, item.action) == (event, action)]
     assert payloads
     assert missing_fields(expected, payloads[-1]) == []
@@ -123,7 +124,7 @@ def test_it_sends_every_field_of_githubs_webhook_example(long_run, event, action
 
 def test_it_builds_workflow_run_in_progress_from_the_requested_example(long_run):
     _, received = long_run
-    requested = json.loads(shared("webhooks/workflow_run.requested.json").read_text())
+    requested = json.loads(github_fixture("webhooks/workflow_run.requested.json").read_text())
     in_progress = next(
         item.payload for item in received if item.event == "workflow_run" and item.action == "in_progress"
     )
@@ -162,7 +163,7 @@ def test_it_answers_rest_with_every_field_of_githubs_example(finished_world, pat
     path = path.format(run=run.id, job=run.jobs[-1].id, workflow=run.workflow_id)
     response = api.get(path)
     assert response.status_code == (pick or 200)
-    assert missing_fields(json.loads(shared(example).read_text()), response.json()) == []
+    assert missing_fields(json.loads(github_fixture(example).read_text()), response.json()) == []
 
 
 def test_it_answers_installation_endpoints_with_every_field_of_githubs_example(finished_world):
@@ -171,9 +172,9 @@ def test_it_answers_installation_endpoints_with_every_field_of_githubs_example(f
     app.session.headers["Authorization"] = f"Bearer {sim.app_jwt()}"
     created = app.post("/app/installations/70001/access_tokens", json={"repositories": ["api"]})
     assert created.status_code == 201
-    example = json.loads(shared("rest/apps/create-installation-access-token.201.json").read_text())
+    example = json.loads(github_fixture("rest/apps/create-installation-access-token.201.json").read_text())
     assert missing_fields(example, created.json()) == []
     listing = Api(sim, created.json()["token"]).get("/installation/repositories")
-    example = json.loads(shared("rest/apps/list-repos-accessible-to-installation.200.json").read_text())
+    example = json.loads(github_fixture("rest/apps/list-repos-accessible-to-installation.200.json").read_text())
     assert missing_fields(example, listing.json()) == []
     assert [repo["full_name"] for repo in listing.json()["repositories"]] == ["acme/api"]

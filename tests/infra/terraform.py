@@ -11,7 +11,7 @@ from pathlib import Path
 import hcl2
 from hcl2 import SerializationOptions
 
-from dashboard.tables import IndexSpec, TableSpec
+from dashboard.lib.tables import IndexSpec, TableSpec
 
 _OPTIONS = SerializationOptions(strip_string_quotes=True, with_comments=False)
 _REFERENCE = re.compile(r"\$\{(local|var)\.([A-Za-z0-9_]+)(?:\.([A-Za-z0-9_]+))?\}|\$\{terraform\.workspace\}")

@@ -2,7 +2,7 @@
 
 import re
 
-from dashboard.metrics import METRICS, NAMESPACE
+from dashboard.lib.metrics import METRICS, NAMESPACE
 from tests.infra.conftest import INFRA, edit
 
 ALARMED = {

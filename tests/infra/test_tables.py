@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 from django.conf import settings
 
-from dashboard.dynamo import table_models
-from dashboard.tables import IndexSpec, table_spec
+from dashboard.lib.dynamo import table_models
+from dashboard.lib.tables import IndexSpec, table_spec
 from devstack import terraform as generator
 from tests.infra.conftest import INFRA, edit
 from tests.infra.terraform import load, table_problems, terraform_tables

@@ -86,7 +86,7 @@ def test_every_function_path_named_imports():
     schedule = load(INFRA).resources["aws_cloudwatch_event_target"]["reconcile"]["input"]
     named.add(re.search(r'command = "([^"]+)"', schedule).group(1))  # what Zappa's handler runs for the schedule
 
-    assert named == {"realtime.lambda_ws.handler", "runs.reconcile.scheduled"}
+    assert named == {"realtime.lambda_ws.handler", "dashboard.reconciliation.scheduled"}
     for path in named:
         module, _, function = path.rpartition(".")
         assert callable(getattr(importlib.import_module(module), function)), path

@@ -39,7 +39,7 @@ def dynamodb_server():
 @pytest.fixture
 def dynamodb(dynamodb_server):
     """DynamoDB Local with every table empty at the start of the test."""
-    from dashboard.dynamo import table_models
+    from dashboard.lib.dynamo import table_models
 
     for model in table_models():
         _empty(model)
@@ -60,7 +60,7 @@ def tables_text() -> str:
     import boto3
     from django.conf import settings
 
-    from dashboard.dynamo import table_models
+    from dashboard.lib.dynamo import table_models
 
     client = boto3.client(
         "dynamodb",

@@ -46,7 +46,7 @@ def _app_key() -> bytes:
 @pytest.fixture
 def github_sim():
     """A fresh GitHub simulator in manual mode at settings.GITHUB_URL."""
-    from dashboard import github
+    from dashboard.lib import github
     from ghsim.testing import running_simulator
 
     github.forget_process_state()
@@ -54,7 +54,7 @@ def github_sim():
     with running_simulator(port=_PORT, private_key_pem=_app_key(), jwt_clock="wall") as sim:
         yield sim
     # Pooled keep-alive connections belong to this simulator; the next test's must get new ones.
-    github._session.close()
+    github.transport.session.close()
 
 
 def sign_in(client, login: str = "alice", *, next_url: str | None = None):

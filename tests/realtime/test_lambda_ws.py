@@ -131,9 +131,11 @@ def test_it_answers_ping_and_refuses_unknown_messages(lambda_ws, github_sim, set
 
     lambda_ws.handler(ws_event("$default", "alice-2=", body='{"type": "ping"}'), None)
     lambda_ws.handler(ws_event("$default", "alice-2=", body="not json"), None)
+    lambda_ws.handler(ws_event("$default", "alice-2=", body='{"type": "shout"}'), None)
 
     assert _messages(management_api, "alice-2=") == [
         {"type": "pong"},
+        {"type": "error", "message": "messages must be JSON objects"},  # the protocol's one wording for it
         {"type": "error", "message": "unknown message type"},
     ]
 
@@ -200,7 +202,7 @@ def test_it_closes_a_revoked_users_connections(lambda_ws, github_sim, settings, 
 
 
 def test_reconciliation_drops_subscriptions_whose_access_ended(lambda_ws, github_sim, settings, management_api):
-    from runs.reconcile import reconcile
+    from dashboard.reconciliation import reconcile
     from tests.realtime.test_websocket import _age_visibility
 
     lambda_ws.handler(ws_event("$connect", "alice-6=", cookie=_cookie_of("alice", settings)), None)
@@ -216,7 +218,7 @@ def test_reconciliation_drops_subscriptions_whose_access_ended(lambda_ws, github
 
 
 def test_it_counts_pushes_delivered_and_sockets_gone(lambda_ws, github_sim, settings, management_api, caplog):
-    caplog.set_level("INFO", logger="dashboard.metrics")
+    caplog.set_level("INFO", logger="dashboard.lib.metrics")
     for connection_id in ("here-1=", "gone-2="):
         lambda_ws.handler(ws_event("$connect", connection_id, cookie=_cookie_of("alice", settings)), None)
         body = '{"type": "subscribe", "repos": ["acme/api"]}'

@@ -117,9 +117,12 @@ def test_it_drops_a_subscription_the_user_may_no_longer_see(live_app, github_sim
         update = _receive(socket)
         run_record(_change("acme/api"))
 
-        assert update == {"type": "subscribed", "repos": ["acme/storefront"], "denied": []}
+        # As API Gateway's connections are: asked to subscribe again, which is checked afresh.
+        assert update == {"type": "resubscribe"}
         with pytest.raises(TimeoutError):
             socket.recv(timeout=1.0)
+        socket.send(json.dumps({"type": "subscribe", "repos": ["acme/api", "acme/storefront"]}))
+        assert _receive(socket) == {"type": "subscribed", "repos": ["acme/storefront"], "denied": ["acme/api"]}
 
 
 def test_it_answers_the_heartbeat(live_app, github_sim, settings):

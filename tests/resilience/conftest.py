@@ -21,7 +21,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from django.test import Client
 
-from dashboard import dynamo
+from dashboard.lib import dynamo
 from tests.plugins.github import sign_in
 from tests.realtime.test_lambda_ws import lambda_ws, management_api  # noqa: F401  (fixtures for test_dead_sockets)
 
@@ -185,7 +185,7 @@ class StallingProxy:
 @contextlib.contextmanager
 def shared_client_replaced(client):
     """Every table's connection, and every later `shared_client()`, use `client` instead of the real one."""
-    from dashboard.dynamo import table_models
+    from dashboard.lib.dynamo import table_models
 
     connections = [model._get_connection().connection for model in table_models()]
     real = dynamo.shared_client()
@@ -226,9 +226,9 @@ def wait_until(condition, *, timeout: float = 10.0, what: str = "the condition")
 @pytest.fixture
 def quick_backoff(monkeypatch):
     """GitHub reads retried after 10 ms rather than 250 ms and 500 ms: the same attempts, sooner."""
-    from dashboard import github
+    from dashboard.lib import github
 
-    monkeypatch.setattr(github, "BACKOFF_SECONDS", 0.005)
+    monkeypatch.setattr(github.transport, "BACKOFF_SECONDS", 0.005)
 
 
 def json_of(response) -> dict:

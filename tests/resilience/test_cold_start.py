@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from accounts import crypto
-from dashboard import dynamo, github
-from dashboard.dynamo import table_models
+from dashboard.lib import dynamo, github
+from dashboard.lib.dynamo import table_models
 from devstack.dynamodb_local import free_port
 from realtime import gateway
 from tests.conftest import ROOT

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.utils.html import escape
 
 from dashboard import errors
+from dashboard.reconciliation import reconcile
 from realtime.models import Event
 from runs.models import WorkflowRun
-from runs.reconcile import reconcile
 from tests.runs.conftest import settle
 from tests.webhooks.test_storms import (
     assert_cache_equals_truth,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from django.test import Client
 
 from accounts.models import SessionRecord, UserRecord
+from dashboard.reconciliation import reconcile
 from runs.models import WorkflowRun
-from runs.reconcile import reconcile
 from runs.visibility import visibility_epoch
 from tests.plugins.github import sign_in
 from tests.resilience.conftest import assert_sees_only_their_own, json_of, signed_in

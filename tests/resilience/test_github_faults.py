@@ -7,8 +7,8 @@ as empty), what was read is complete, and everything heals once GitHub answers a
 from datetime import UTC, datetime, timedelta
 
 from accounts.models import UserRecord
+from dashboard.reconciliation import reconcile
 from runs.models import WorkflowRun
-from runs.reconcile import reconcile
 from runs.visibility import visible_repos
 from tests.resilience.conftest import VISIBLE, wait_until
 from tests.runs.conftest import settle

@@ -6,10 +6,10 @@ carries on once the limit has passed. https://docs.github.com/en/rest/using-the-
 
 from datetime import UTC, datetime, timedelta
 
-from dashboard import github
-from dashboard.models import GitHubState
+from dashboard.lib import github
+from dashboard.lib.github.state import GitHubState
+from dashboard.reconciliation import reconcile
 from runs.models import WorkflowRun
-from runs.reconcile import reconcile
 from tests.realtime.test_websocket import _age_visibility
 from tests.resilience.conftest import VISIBLE
 from tests.runs.conftest import settle

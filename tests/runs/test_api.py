@@ -24,7 +24,7 @@ def _github_requests(sim, *, status=None):
 
 def _forget_loaded(repo):
     """Make the app load a repository's runs again on its next view, as if it had never been shown."""
-    from dashboard.dynamo import shared_client
+    from dashboard.lib.dynamo import shared_client
     from runs.models import RepoSummary
 
     shared_client().update_item(
@@ -331,7 +331,7 @@ def test_it_sees_a_repository_added_to_an_installation_at_once(alice, github_sim
 def test_it_creates_one_installation_token_for_many_threads_at_once(dynamodb, github_sim):
     from concurrent.futures import ThreadPoolExecutor
 
-    from dashboard import github
+    from dashboard.lib import github
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         tokens = set(pool.map(lambda _: github.installation_token(70001), range(8)))

@@ -2,7 +2,8 @@
 
 import pytest
 
-from runs.board import ANY_BRANCH, BoardFilters, board_build, run_category
+from runs.board import ANY_BRANCH, BoardFilters, board_build
+from runs.summaries import run_category
 from runs.visibility import RepoAccess
 
 

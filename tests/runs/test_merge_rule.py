@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runs.cache import JobState, RunState, job_record, run_record, summaries_read
-from runs.models import WorkflowJob, WorkflowRun, summary_runs
+from runs.models import WorkflowJob, WorkflowRun
+from runs.summaries import summary_runs
 
 EXAMPLE = json.loads(
     (Path(__file__).parent.parent.parent / "ghsim/data/rest/actions/get-workflow-run.200.json").read_text()
@@ -94,9 +95,9 @@ def test_it_keeps_the_latest_run_of_each_workflow_on_the_summary(dynamodb):
     run_record(run_event(3, attempt=1, status="completed", conclusion="failure", at=START, run_number=9, branch="dev"))
 
     latest, recent = summary_runs(summaries_read(["octo-org/octo-repo"])["octo-org/octo-repo"])
-    assert [(run["runId"], run["conclusion"]) for run in latest] == [(2, "success")]
+    assert [(run.run_id, run.conclusion) for run in latest] == [(2, "success")]
     # Every run, of any branch, is in the recent history, each in its latest state.
-    assert {run["runId"]: run["conclusion"] for run in recent} == {1: "failure", 2: "success", 3: "failure"}
+    assert {run.run_id: run.conclusion for run in recent} == {1: "failure", 2: "success", 3: "failure"}
 
 
 def test_a_late_state_of_an_older_run_updates_its_history_but_not_the_latest(dynamodb):
@@ -106,8 +107,8 @@ def test_a_late_state_of_an_older_run_updates_its_history_but_not_the_latest(dyn
     run_record(run_event(1, attempt=1, status="in_progress", at=START, run_number=7))  # reordered: ignored
 
     latest, recent = summary_runs(summaries_read(["octo-org/octo-repo"])["octo-org/octo-repo"])
-    assert [run["runId"] for run in latest] == [2]
-    assert [(run["status"], run["conclusion"]) for run in recent if run["runId"] == 1] == [("completed", "failure")]
+    assert [run.run_id for run in latest] == [2]
+    assert [(run.status, run.conclusion) for run in recent if run.run_id == 1] == [("completed", "failure")]
 
 
 def test_the_recent_history_keeps_the_newest_runs(dynamodb):
@@ -119,9 +120,9 @@ def test_the_recent_history_keeps_the_newest_runs(dynamodb):
     summary = summaries_read(["octo-org/octo-repo"])["octo-org/octo-repo"]
     latest, recent = summary_runs(summary)
     kept = list(range(HISTORY_PRUNE_AT - HISTORY_KEEP + 1, HISTORY_PRUNE_AT + 1))
-    assert sorted(run["runId"] for run in recent) == kept
+    assert sorted(run.run_id for run in recent) == kept
     assert sorted(key for key in summary if key.startswith("ord_r_")) == sorted(f"ord_r_{run_id}" for run_id in kept)
-    assert [run["runId"] for run in latest] == [HISTORY_PRUNE_AT]
+    assert [run.run_id for run in latest] == [HISTORY_PRUNE_AT]
 
 
 def _job(status, steps, job_id=5):

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.core.management import call_command
 
+from dashboard.reconciliation import reconcile
 from runs.models import WorkflowJob, WorkflowRun
-from runs.reconcile import reconcile
 from tests.runs.conftest import settle
 
 NOW = timedelta(0)
@@ -116,7 +116,7 @@ def test_it_lists_only_the_deliveries_since_its_last_pass(dynamodb, github_sim):
 
 
 def test_it_tells_operators_what_it_repaired(alice, github_sim, caplog):
-    caplog.set_level("INFO", logger="dashboard.metrics")
+    caplog.set_level("INFO", logger="dashboard.lib.metrics")
     run = github_sim.trigger("acme/api", "ci", outcome="success")
     github_sim.advance(60)
     alice.get("/api/repos/acme/api")

@@ -6,15 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-
-SHARED = ROOT.parent / "shared" / "github" / "webhooks"
-# The payloads are GitHub's own; a fresh clone without ../shared cannot run these tests.
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/github is not beside this checkout")
+from tests.fixtures import github_fixture
 
 
-def shared_payload(name: str) -> bytes:
-    return (SHARED / name).read_bytes()
+def github_payload(name: str) -> bytes:
+    """One of GitHub's own webhook payloads (tests/fixtures/github/webhooks/); a missing one fails the test."""
+    return github_fixture(f"webhooks/{name}").read_bytes()
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -39,5 +36,6 @@ def deliver(client, settings):
     return post
 
 
-def shared_file(name: str) -> Path:
-    return SHARED / name
+def github_file(name: str) -> Path:
+    """A file of tests/fixtures/github/webhooks/ (such as GitHub's signature test vector); a missing one fails."""
+    return github_fixture(f"webhooks/{name}")

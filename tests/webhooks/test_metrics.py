@@ -4,20 +4,19 @@ import logging
 
 import pytest
 
-from tests.webhooks.conftest import needs_shared, shared_payload
+from tests.webhooks.conftest import github_payload
 
 
 @pytest.fixture
 def emitted(caplog):
-    caplog.set_level(logging.INFO, logger="dashboard.metrics")
+    caplog.set_level(logging.INFO, logger="dashboard.lib.metrics")
     return lambda: [record.emf for record in caplog.records if hasattr(record, "emf")]
 
 
-@needs_shared
 def test_an_applied_delivery_reports_its_lag_behind_github(deliver, dynamodb, emitted):
-    deliver("workflow_run", shared_payload("workflow_run.requested.json"))
-    deliver("workflow_run", shared_payload("workflow_run.requested.json"), delivery_id="dup")
-    deliver("workflow_run", shared_payload("workflow_run.requested.json"), delivery_id="dup")
+    deliver("workflow_run", github_payload("workflow_run.requested.json"))
+    deliver("workflow_run", github_payload("workflow_run.requested.json"), delivery_id="dup")
+    deliver("workflow_run", github_payload("workflow_run.requested.json"), delivery_id="dup")
 
     first, *later = emitted()
     assert (first["WebhookProcessed"], first["event"], first["outcome"]) == (1, "workflow_run", "applied")

@@ -7,9 +7,7 @@ import json
 import pytest
 
 from runs.models import WorkflowJob, WorkflowRun
-from tests.webhooks.conftest import needs_shared, shared_payload
-
-pytestmark = needs_shared
+from tests.webhooks.conftest import github_payload
 
 PAYLOADS = [
     "workflow_run.requested.json",
@@ -62,7 +60,7 @@ def _stored():
 
 @pytest.mark.parametrize("name", PAYLOADS)
 def test_every_single_field_type_change_is_refused_by_name_or_applied_never_a_server_error(deliver, dynamodb, name):
-    payload = json.loads(shared_payload(name))
+    payload = json.loads(github_payload(name))
     event = name.split(".")[0]
     failures, refused = [], 0
     for path in _paths(payload):
@@ -81,7 +79,7 @@ def test_every_single_field_type_change_is_refused_by_name_or_applied_never_a_se
 
 
 def test_a_refusal_names_the_field_and_its_expected_type(deliver, dynamodb):
-    payload = json.loads(shared_payload("workflow_run.completed.json"))
+    payload = json.loads(github_payload("workflow_run.completed.json"))
     payload["workflow_run"]["created_at"] = 1700000000
     payload["workflow"] = "CI"
 
@@ -97,10 +95,22 @@ def test_a_refusal_names_the_field_and_its_expected_type(deliver, dynamodb):
 
 def test_a_name_no_page_could_render_is_refused(deliver, dynamodb):
     """A lone surrogate ("\\ud800" in the JSON) cannot be encoded as UTF-8: refused before it is stored."""
-    body = shared_payload("workflow_run.completed.json").replace(b'"head_branch": "', b'"head_branch": "\\ud800', 1)
+    body = github_payload("workflow_run.completed.json").replace(b'"head_branch": "', b'"head_branch": "\\ud800', 1)
 
     response = deliver("workflow_run", body)
 
     assert response.status_code == 400
     assert "workflow_run.head_branch should be valid Unicode text" in response.json()["error"]
+    assert _stored() == []
+
+
+def test_an_empty_required_timestamp_is_refused_by_name(deliver, dynamodb):
+    """`updated_at` orders every state of a run: an empty one is no timestamp, refused before anything is stored."""
+    payload = json.loads(github_payload("workflow_run.completed.json"))
+    payload["workflow_run"]["updated_at"] = ""
+
+    response = deliver("workflow_run", payload)
+
+    assert response.status_code == 400
+    assert "workflow_run.updated_at should be a timestamp" in response.json()["error"]
     assert _stored() == []

@@ -12,13 +12,13 @@ import botocore.client
 import botocore.session
 import pytest
 
-from dashboard import dynamo
-from dashboard.dynamo import table_models
+from dashboard.lib import dynamo
+from dashboard.lib.dynamo import table_models
+from dashboard.reconciliation import reconcile
 from realtime.models import Event
 from runs.models import WorkflowJob, WorkflowRun
-from runs.reconcile import reconcile
 from tests.runs.conftest import settle
-from tests.webhooks.conftest import needs_shared, shared_payload
+from tests.webhooks.conftest import github_payload
 from webhooks import views
 
 REPOS = ["acme/storefront", "acme/api", "acme/payroll", "globex/engine", "globex/data-pipeline"]
@@ -167,11 +167,10 @@ def hanging_dynamodb():
     listener.close()
 
 
-@needs_shared
 def test_it_answers_within_its_budget_when_dynamodb_hangs(dynamodb, deliver, hanging_dynamodb, monkeypatch):
     monkeypatch.setattr(views, "BUDGET_SECONDS", 0.5)
 
-    response = deliver("workflow_run", shared_payload("workflow_run.completed.json"))
+    response = deliver("workflow_run", github_payload("workflow_run.completed.json"))
 
     assert response.status_code == 202
     assert response.json()["outcome"] == "accepted"

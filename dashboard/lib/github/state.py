@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
-from dashboard.dynamo import TableMeta, TableModel, table
+from dashboard.lib.dynamo import TableMeta, TableModel, table
 
 # ETags are worth keeping while the data they stand for might still be asked for again.
 ETAG_RETENTION = timedelta(days=7)

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.dynamo import shared_client, table_models
-from dashboard.tables import SchemaConflict, ensure_table, table_spec
+from dashboard.lib.dynamo import shared_client, table_models
+from dashboard.lib.tables import SchemaConflict, ensure_table, table_spec
+from runs.models import RepoSummary, WorkflowRun
 
 
 class Command(BaseCommand):
@@ -37,8 +38,6 @@ class Command(BaseCommand):
 
 def stored_summary(client) -> str:
     """One line: the repositories and runs already stored (a Select=COUNT scan: meant for local data)."""
-    from runs.models import RepoSummary, WorkflowRun
-
     repos, runs = (_count(client, model.Meta.table_name) for model in (RepoSummary, WorkflowRun))
     if not runs and not repos:
         return "No kept data: the tables are empty."

@@ -13,7 +13,14 @@ from django.utils import autoreload
 class Command(StaticfilesRunserver):
     help = "Serve the app over ASGI (HTTP and WebSocket) for local development."
 
+    # Set by Django's runserver handle() before inner_run(); django-stubs does not declare them.
+    addr: str
+    port: str
+    _raw_ipv6: bool
+
     def inner_run(self, *args, **options):
+        # Imported in the serving process only: with auto-reload on, the parent that watches files never serves,
+        # and dashboard/asgi.py sets up the whole application when imported.
         import uvicorn
 
         from dashboard.asgi import application

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from runs.reconcile import reconcile
+from dashboard.reconciliation import reconcile
 
 
 class Command(BaseCommand):
