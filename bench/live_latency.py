@@ -28,7 +28,8 @@ def run() -> list[Figure]:
         from playwright.sync_api import sync_playwright
 
         from devstack.live import LiveServer
-        from runs.cache import RunState, run_record
+        from runs.cache import run_record
+        from runs.states import RunState
 
         sim.trigger("acme/api", "ci", outcome="success", branch="main")
         for _ in range(30):

@@ -138,7 +138,8 @@ def seed_repositories(user_id: int, count: int, runs_per_repo: int):
     from datetime import UTC, datetime, timedelta
 
     from accounts.models import GitHubUser, UserRecord
-    from runs.cache import RunState, run_record
+    from runs.cache import run_record
+    from runs.states import RunState
     from runs.visibility import visibility_epoch
 
     now = datetime.now(UTC)

@@ -12,7 +12,7 @@ from bench.report import Figure
 from bench.stack import DynamoDBRequests, local_stack, percentile
 
 COMMAND = "make bench-webhook-load"
-RUNS = 90  # 30 per repository, so the repository summaries reach the size they keep (runs.cache.HISTORY_KEEP)
+RUNS = 90  # 30 per repository, so the repository summaries reach the size they keep (runs.summaries.HISTORY_KEEP)
 
 
 def _record_deliveries(sim) -> list:

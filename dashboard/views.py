@@ -14,11 +14,12 @@ from dashboard.cards import repo_card
 from dashboard.forms import BoardFilterForm
 from dashboard.lib.dynamo import shared_client
 from dashboard.surfaces import page_view
+from runs.actions import ACTIONS, run_act
 from runs.board import board_build
-from runs.history import ACTIONS, backfill_if_new, board_condition, run_act, run_detail_read, runs_page
 from runs.insights import RunFacts, insights
 from runs.models import WorkflowRun
 from runs.overview import overview_read
+from runs.reads import backfill_if_new, board_condition, run_detail_read, runs_page
 from runs.visibility import repo_access
 
 logger = logging.getLogger(__name__)

@@ -9,8 +9,9 @@ from django.conf import settings
 
 from dashboard.lib import github
 from dashboard.lib.dynamo import shared_client
-from runs.cache import JobState, MalformedRun, RunState, job_record, run_record
+from runs.cache import job_record, run_record
 from runs.models import RepoSummary, WorkflowRun
+from runs.states import JobState, MalformedRun, RunState
 from runs.visibility import RepoAccess
 
 logger = logging.getLogger(__name__)

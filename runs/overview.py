@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 
 from accounts.models import UserRecord, UserSettings
+from dashboard.lib.dynamo import batch_get
 from dashboard.lib.github.state import GitHubState
 from runs.backfill import repos_backfill
-from runs.cache import batch_get, summaries_read, summaries_request
 from runs.models import RepoSummary
+from runs.summaries import summaries_read, summaries_request
 from runs.visibility import EPOCH_KEY, Visibility, is_fresh, kept_repos, visibility_refresh
 
 

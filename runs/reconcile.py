@@ -13,8 +13,9 @@ from pynamodb.exceptions import PynamoDBException
 
 from dashboard.lib import github
 from runs.backfill import installation_identity, run_jobs_fetch
-from runs.cache import RUN_RANK, TERMINAL, MalformedRun, RunState, run_record
+from runs.cache import run_record
 from runs.models import WorkflowRun
+from runs.states import RUN_RANK, TERMINAL, MalformedRun, RunState
 
 logger = logging.getLogger(__name__)
 

@@ -5,19 +5,22 @@ A field added to `RunSummary` is stored with the summary (`to_item`), read back 
 answer (`as_json`); the OpenAPI description's `RunSummary` schema must list it, which
 tests/runs/test_summaries.py holds. So showing one more field means the dataclass, the card (dashboard/cards.py)
 or template that shows it, and runs/openapi.py: nothing else.
-"""
 
-from __future__ import annotations
+Each repository's summary is one item (runs/models.py RepoSummary): the latest run of every workflow on the
+default branch (`wf_<id>`) and its recent runs of any branch (`r_<id>`), each kept by a conditional update that
+lets no older state replace a newer one, so the overview reads every repository in one request per 100.
+"""
 
 import json
 import types
 import typing
 from dataclasses import dataclass, field, fields
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import Any
 
-if TYPE_CHECKING:  # a type only: runs/cache.py builds summaries from its states, and imports this module
-    from runs.cache import RunState
+from dashboard.lib.dynamo import batch_get, shared_client
+from runs.models import RepoSummary
+from runs.states import RunState
 
 # GitHub's states, as the board groups them. Everything not listed is `neutral` (skipped, stale, neutral).
 FAILURE_CONCLUSIONS = {"failure", "timed_out", "startup_failure"}
@@ -73,7 +76,7 @@ class RunSummary:
         return self.status == "completed"
 
     @classmethod
-    def from_state(cls, state: RunState) -> RunSummary:
+    def from_state(cls, state: RunState) -> "RunSummary":
         """The summary of a state the cache is storing."""
         return cls(
             **{name: getattr(state, source) for name, source in _FROM_STATE.items()},
@@ -87,7 +90,7 @@ class RunSummary:
         return {name: value for name, value in stored.items() if value is not None}
 
     @classmethod
-    def from_item(cls, item: dict[str, Any] | str) -> RunSummary:
+    def from_item(cls, item: dict[str, Any] | str) -> "RunSummary":
         """A stored summary run, JSON or (written before JSON) a map; what is missing takes its field's default."""
         value = json.loads(item) if isinstance(item, str) else item
         read = {each.name: _from_stored(each, value.get(_item_name(each))) for each in fields(cls)}
@@ -149,3 +152,113 @@ def _from_stored(each, value: Any) -> Any:
     if int in kinds:
         return int(value)
     return value
+
+
+# How a summary is stored: one item per repository (runs/models.py RepoSummary).
+
+
+def _attribute(value) -> dict:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": str(value)}
+    return {"S": str(value)}
+
+
+# How many recent runs (any branch, any workflow) a summary keeps for the overview's history marks and filters.
+HISTORY_KEEP = 20
+# Pruning costs a request, so it waits until this many have gathered.
+HISTORY_PRUNE_AT = 30
+
+
+def _summary_update(client, state: RunState, snapshot: dict, keys: list[str]) -> dict | None:
+    """Set `snapshot` under each key of the summary where the stored one is earlier; the new item, or None.
+
+    A snapshot is stored as compact JSON, its order beside it (`ord_<key>`) for the condition: one string per run
+    is far cheaper for the overview to read back than a map of a dozen attributes.
+    """
+    names = {}
+    for index, key in enumerate(keys):
+        names[f"#k{index}"] = key
+        names[f"#o{index}"] = f"ord_{key}"
+    updates = [f"#k{index} = :snapshot, #o{index} = :ord" for index in range(len(keys))]
+    conditions = [f"(attribute_not_exists(#o{index}) OR #o{index} < :ord)" for index in range(len(keys))]
+    try:
+        answer = client.update_item(
+            TableName=RepoSummary.Meta.table_name,
+            Key={"repoId": {"S": state.repo_id}},
+            UpdateExpression="SET " + ", ".join(updates) + ", updatedAt = :now",
+            ConditionExpression=" AND ".join(conditions),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={
+                ":snapshot": {"S": json.dumps(snapshot, separators=(",", ":"))},
+                ":ord": {"S": snapshot["ord"]},
+                ":now": {"S": datetime.now(UTC).isoformat()},
+            },
+            ReturnValues="ALL_NEW",
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return None
+    return answer["Attributes"]
+
+
+def summary_record(state: RunState) -> bool:
+    """Put this run on its repository's summary: in the recent history, and as its workflow's latest on the
+    default branch unless a later run is there. True when it changed the summary.
+
+    Both go in one conditional update; only when one of them is older than what is stored (a late delivery of
+    an older run) are they tried apart.
+    """
+    if state.workflow_id is None:
+        return False
+    snapshot = RunSummary.from_state(state).to_item()
+    client = shared_client()
+    history_key = f"r_{state.run_id}"
+    keys = [history_key]
+    # A run whose default branch is unknown, or from a fork's branch of the same name, is not the default branch's.
+    if state.on_default_branch:
+        keys.append(f"wf_{state.workflow_id}")
+    item = _summary_update(client, state, snapshot, keys)
+    if item is None and len(keys) > 1:
+        item = _summary_update(client, state, snapshot, [history_key])
+        item = _summary_update(client, state, snapshot, keys[1:]) or item
+    if item is None:
+        return False
+    _history_prune(client, state.repo_id, item)
+    return True
+
+
+def _history_prune(client, repo_id: str, item: dict) -> None:
+    """Drop all but the newest HISTORY_KEEP runs once HISTORY_PRUNE_AT have gathered.
+
+    Unconditional: a run removed here is older than the kept ones, and if it changes again it comes back
+    as an entry of its own, to be pruned next time.
+    """
+    runs = sorted((int(key[2:]) for key in item if key.startswith("r_")), reverse=True)
+    if len(runs) < HISTORY_PRUNE_AT:
+        return
+    names = {}
+    for index, run_id in enumerate(runs[HISTORY_KEEP:]):
+        names[f"#r{index}"] = f"r_{run_id}"
+        names[f"#o{index}"] = f"ord_r_{run_id}"
+    client.update_item(
+        TableName=RepoSummary.Meta.table_name,
+        Key={"repoId": {"S": repo_id}},
+        UpdateExpression="REMOVE " + ", ".join(names),
+        ExpressionAttributeNames=names,
+    )
+
+
+def summaries_request(repo_ids: list[str]) -> dict[str, dict]:
+    return {RepoSummary.Meta.table_name: {"Keys": [{"repoId": {"S": repo_id}} for repo_id in repo_ids]}}
+
+
+def summaries_read(repo_ids: list[str]) -> dict[str, dict]:
+    """The summaries of many repositories in as few requests as DynamoDB allows (100 keys per BatchGetItem)."""
+    found: dict[str, dict] = {}
+    for start in range(0, len(repo_ids), 100):
+        items = batch_get(summaries_request(repo_ids[start : start + 100]))
+        found.update({item["repoId"]: item for item in items.get(RepoSummary.Meta.table_name, [])})
+    return found

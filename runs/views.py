@@ -9,9 +9,10 @@ from django.views.decorators.http import require_POST, require_safe
 
 from dashboard.lib import github
 from dashboard.surfaces import api_view
-from runs.history import backfill_if_new, run_act, run_detail_read, runs_page
+from runs.actions import run_act
 from runs.models import WorkflowRun
 from runs.overview import overview_read
+from runs.reads import backfill_if_new, run_detail_read, runs_page
 from runs.serializers import job_json, repo_json, run_json
 from runs.visibility import repo_access
 

@@ -13,7 +13,9 @@ from pynamodb.exceptions import PutError
 
 from accounts.flows import user_revoke
 from dashboard.lib.shapes import Fields
-from runs.cache import AlreadyClaimed, Claim, JobState, RunState, job_record, run_record, summary_record
+from runs.cache import AlreadyClaimed, Claim, job_record, run_record
+from runs.states import JobState, RunState
+from runs.summaries import summary_record
 from runs.visibility import visibility_invalidate
 from webhooks.models import WebhookDelivery
 from webhooks.verify import Delivery

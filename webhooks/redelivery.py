@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from dashboard.lib import github
+from dashboard.lib.dynamo import batch_get
 from dashboard.lib.github.state import GitHubState
-from runs.cache import batch_get
 from runs.reconcile import Report
 from webhooks.handlers import handler_for, ping
 from webhooks.models import WebhookDelivery

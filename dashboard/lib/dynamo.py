@@ -131,3 +131,38 @@ def transaction() -> TransactWrite:
 def set_or_remove(attribute: Attribute[_T], value: _T | None) -> SetAction | RemoveAction:
     """An update action that sets the attribute, or removes it when the value is None (rather than storing NULL)."""
     return attribute.set(value) if value is not None else attribute.remove()
+
+
+def _plain(attribute: dict[str, Any]) -> Any:
+    """One attribute value in DynamoDB's form (`{"N": "3"}`) as a plain value."""
+    ((kind, value),) = attribute.items()
+    if kind == "N":
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {key: _plain(item) for key, item in value.items()}
+    if kind == "L":
+        return [_plain(item) for item in value]
+    return value
+
+
+def batch_get(
+    request: dict[str, dict[str, Any]], *, raw: frozenset[str] = frozenset()
+) -> dict[str, list[dict[str, Any]]]:
+    """Items from one BatchGetItem (any tables, at most 100 keys), retrying what DynamoDB left unprocessed.
+
+    Items come back as plain values, except those of the `raw` tables, left in DynamoDB's form for a model.
+    """
+    client = shared_client()
+    found: dict[str, list[dict[str, Any]]] = {}
+    pending: dict[str, dict[str, Any]] | None = request
+    while pending:
+        answer = client.batch_get_item(RequestItems=pending)
+        for table_name, items in answer["Responses"].items():
+            if table_name not in raw:
+                items = [{key: _plain(value) for key, value in item.items()} for item in items]
+            found.setdefault(table_name, []).extend(items)
+        pending = answer.get("UnprocessedKeys") or None
+    return found

@@ -18,7 +18,8 @@ TEXT_FIELDS = ("name", "display_title", "head_branch")
 def store_run(dynamodb):
     """`store_run(repo, run_id, **fields)`: store a finished run of `repo` (default branch `main`) as GitHub would
     send it, with `fields` of GitHub's run object changed: what a hostile name or link looks like once stored."""
-    from runs.cache import RunState, run_record
+    from runs.cache import run_record
+    from runs.states import RunState
 
     def store(repo: str, run_id: int, **fields) -> None:
         now = datetime.now(UTC).isoformat()

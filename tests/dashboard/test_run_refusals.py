@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runs.history import RERUN_WINDOW, RunDetail
+from runs.actions import RERUN_WINDOW
 from runs.models import WorkflowRun
+from runs.reads import RunDetail
 from tests.dashboard.simulated_github import github_at_settings_url, signed_in
 from tests.runs.conftest import settle
 

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runs.cache import RunState, run_record
+from runs.cache import run_record
+from runs.states import RunState
 from tests.runs.conftest import settle
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,8 @@ from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from runs.cache import RunState, run_record
+from runs.cache import run_record
+from runs.states import RunState
 from runs.visibility import visibility_invalidate
 from tests.conftest import logged
 from tests.plugins.dynamodb import tables_text

@@ -5,9 +5,9 @@ import json
 import jsonschema
 import pytest
 
-from runs.history import LOOKUPS_PER_WINDOW
 from runs.models import WorkflowRun
 from runs.openapi import SPEC
+from runs.reads import LOOKUPS_PER_WINDOW
 from tests.runs.conftest import settle
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runs.cache import JobState, RunState, job_record, run_record, summaries_read
+from runs.cache import job_record, run_record
 from runs.models import WorkflowJob, WorkflowRun
-from runs.summaries import summary_runs
+from runs.states import JobState, RunState
+from runs.summaries import summaries_read, summary_runs
 
 EXAMPLE = json.loads(
     (Path(__file__).parent.parent.parent / "ghsim/data/rest/actions/get-workflow-run.200.json").read_text()
@@ -112,7 +113,7 @@ def test_a_late_state_of_an_older_run_updates_its_history_but_not_the_latest(dyn
 
 
 def test_the_recent_history_keeps_the_newest_runs(dynamodb):
-    from runs.cache import HISTORY_KEEP, HISTORY_PRUNE_AT
+    from runs.summaries import HISTORY_KEEP, HISTORY_PRUNE_AT
 
     for run_id in range(1, HISTORY_PRUNE_AT + 1):
         run_record(run_event(run_id, attempt=1, status="completed", conclusion="success", at=START, run_number=run_id))

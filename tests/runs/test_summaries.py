@@ -3,8 +3,8 @@ the OpenAPI schema field for field."""
 
 import json
 
-from runs.cache import RunState
 from runs.openapi import SCHEMAS
+from runs.states import RunState
 from runs.summaries import RunSummary, shown_fields
 from tests.fixtures import github_fixture
 

@@ -77,8 +77,8 @@ def assert_each_change_announced_once(sim):
 
 def assert_summaries_equal_truth(sim) -> None:
     """Each workflow's latest default-branch run, as the overview shows it, is GitHub's latest in GitHub's state."""
-    from runs.cache import summaries_read
     from runs.serializers import repo_json
+    from runs.summaries import summaries_read
     from runs.visibility import RepoAccess
 
     latest: dict[tuple[str, str], dict] = {}

@@ -1,7 +1,8 @@
-"""A repository's stored runs and one run's jobs, as the pages and the JSON API read them, and the actions on a run.
+"""A repository's stored runs and one run's jobs, as the pages and the JSON API read them.
 
-Reads check the user's visibility first; a repository or run they may not see is a 404. Actions go to GitHub
-with the user's own token, so GitHub itself decides whether this user may re-run or cancel.
+Reads check the user's visibility first; a repository or run they may not see is a 404. A run not in the cache
+is looked up on GitHub with the user's token, a bounded number of times. The actions on a run are
+runs/actions.py.
 """
 
 import base64
@@ -18,23 +19,12 @@ from accounts.models import UserRecord
 from accounts.tokens import user_access_token
 from dashboard.lib import github
 from dashboard.lib.github.state import GitHubState
+from runs.actions import RERUN_WINDOW
 from runs.backfill import repo_backfill, run_fetch, run_jobs_fetch
 from runs.board import ANY_BRANCH, BoardFilters
-from runs.cache import summaries_read
 from runs.models import WorkflowJob, WorkflowRun
-from runs.summaries import FAILURE_CONCLUSIONS, QUEUED_STATUSES
+from runs.summaries import FAILURE_CONCLUSIONS, QUEUED_STATUSES, summaries_read
 from runs.visibility import RepoAccess, repo_access
-
-# The actions, named as GitHub's endpoints are, and what to say when GitHub accepted one.
-ACTIONS = {
-    "rerun": "Re-run requested.",
-    "rerun-failed-jobs": "Re-run of the failed jobs requested.",
-    "cancel": "Cancellation requested.",
-}
-GITHUB_DOWN = (github.GitHubUnavailable, github.RateLimited, github.AppCredentialsRejected)
-# "You can re-run a workflow run ... up to 30 days after its initial run."
-# https://docs.github.com/en/actions/how-tos/manage-workflow-runs/re-run-workflows-and-jobs
-RERUN_WINDOW = timedelta(days=30)
 
 
 def cursor_encode(key: dict | None) -> str | None:
@@ -68,7 +58,7 @@ def backfill_if_new(access: RepoAccess) -> str | None:
         return None
     try:
         repo_backfill(access)
-    except GITHUB_DOWN as error:
+    except (github.Unavailable, github.AppCredentialsRejected) as error:
         return str(error) or type(error).__name__
     return None
 
@@ -215,55 +205,8 @@ def run_detail_read(record: UserRecord, full_name: str, run_id: int) -> RunDetai
         try:
             run_jobs_fetch(run)
             jobs = list(WorkflowJob.query(f"{run.repo_id}#{run.run_id}"))
-        except GITHUB_DOWN as error:
+        except (github.Unavailable, github.AppCredentialsRejected) as error:
             stale_reason = str(error) or type(error).__name__
     jobs.sort(key=lambda job: (job.run_attempt, job.started_at or job.updated_at, job.job_id))
     can_write = repo_access(record, run.repo_id).can_write
     return RunDetail(run, jobs, can_write, stale_reason)
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    status: int  # as the JSON API answers it
-    message: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 202
-
-
-def _refused(refusal: github.GitHubError, explanation: str | None = None) -> str:
-    """GitHub's refusal in GitHub's own words (its `message`), then what the dashboard can add to them."""
-    words = str(refusal).strip()
-    if not words or words == f"GitHub answered {refusal.status}":  # no `message` in GitHub's answer
-        said = f"GitHub refused (HTTP {refusal.status}) without saying why."
-    else:
-        said = f"GitHub refused: {words}"
-    if not explanation:
-        return said
-    return f"{said if said.endswith(('.', '!', '?')) else said + '.'} {explanation}"
-
-
-def run_act(record: UserRecord, full_name: str, run_id: int, action: str) -> ActionResult:
-    """Re-run, re-run failed jobs, or cancel with the user's own token; a refusal is shown in GitHub's words."""
-    if action not in ACTIONS:
-        raise Http404("No such action.")
-    access = repo_access(record, full_name)
-    try:
-        github.post(
-            f"/repos/{access.full_name}/actions/runs/{run_id}/{action}",
-            token=user_access_token(int(record.user_id)),
-            identity=f"user:{record.user_id}",
-        )
-    except github.Forbidden as refusal:
-        # GitHub's 403 has many causes (no write access, a run still running, one older than 30 days...): the
-        # write-access hint is added only for a user GitHub last said cannot write here.
-        hint = None if access.can_write else f"Re-running and cancelling need write access to {access.full_name}."
-        return ActionResult(403, _refused(refusal, hint))
-    except github.NotFound as missing:
-        return ActionResult(404, _refused(missing, "GitHub does not know this run, or will not let you act on it."))
-    except github.Conflict as conflict:
-        return ActionResult(409, _refused(conflict))
-    except github.ValidationFailed as invalid:
-        return ActionResult(422, _refused(invalid))
-    return ActionResult(202, ACTIONS[action])
