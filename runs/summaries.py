@@ -16,6 +16,7 @@ import types
 import typing
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from types import NoneType
 from typing import Any
 
 from dashboard.lib.dynamo import batch_get, shared_client
@@ -86,19 +87,23 @@ class RunSummary:
     def to_item(self) -> dict[str, Any]:
         """What the summary stores (as compact JSON): every field that has a value, under its item name (the
         overview reads every summary whole, so absent beats null)."""
-        stored = {_item_name(each): _to_stored(getattr(self, each.name)) for each in fields(self)}
+        stored = {item_name: _to_stored(getattr(self, name)) for name, item_name, _ in _FIELDS}
         return {name: value for name, value in stored.items() if value is not None}
 
     @classmethod
     def from_item(cls, item: dict[str, Any] | str) -> "RunSummary":
         """A stored summary run, JSON or (written before JSON) a map; what is missing takes its field's default."""
         value = json.loads(item) if isinstance(item, str) else item
-        read = {each.name: _from_stored(each, value.get(_item_name(each))) for each in fields(cls)}
-        return cls(**{name: found for name, found in read.items() if found is not _MISSING})
+        read = {}
+        for name, item_name, kinds in _FIELDS:
+            found = _from_stored(name, kinds, value.get(item_name))
+            if found is not _MISSING:
+                read[name] = found
+        return cls(**read)
 
     def as_json(self) -> dict[str, Any]:
         """Every shown field, as the JSON API and the feeds give it."""
-        return {name: _to_stored(getattr(self, name)) for name in shown_fields()}
+        return {name: _to_stored(getattr(self, name)) for name in _SHOWN}
 
 
 def summary_runs(summary: dict[str, Any]) -> tuple[list[RunSummary], list[RunSummary]]:
@@ -111,7 +116,7 @@ def summary_runs(summary: dict[str, Any]) -> tuple[list[RunSummary], list[RunSum
 
 def shown_fields() -> list[str]:
     """The fields `as_json` gives: what the OpenAPI `RunSummary` schema must describe."""
-    return [each.name for each in fields(RunSummary) if not each.metadata.get(INTERNAL)]
+    return list(_SHOWN)
 
 
 # Where `from_state` reads each field of a RunState (the same name unless listed).
@@ -132,18 +137,25 @@ def _to_stored(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _kinds(each) -> set[type]:
-    """The types a field's annotation allows (`int | None` is {int, NoneType})."""
-    hint = typing.get_type_hints(RunSummary)[each.name]
-    return set(typing.get_args(hint)) if isinstance(hint, types.UnionType) else {hint}
+def _kinds(hint: Any) -> frozenset[type]:
+    """The types an annotation allows (`int | None` is {int, NoneType})."""
+    return frozenset(typing.get_args(hint)) if isinstance(hint, types.UnionType) else frozenset({hint})
 
 
-def _from_stored(each, value: Any) -> Any:
-    if not value and each.name in _DEFAULTS:
-        return _DEFAULTS[each.name]
-    if value is None:
-        return None if type(None) in _kinds(each) else _MISSING
-    kinds = _kinds(each)
+# Each field's name, item name and allowed types, worked out once: the overview reads a thousand summaries a view.
+_HINTS = typing.get_type_hints(RunSummary)
+_FIELDS = tuple((each.name, _item_name(each), _kinds(_HINTS[each.name])) for each in fields(RunSummary))
+_SHOWN = tuple(each.name for each in fields(RunSummary) if not each.metadata.get(INTERNAL))
+
+
+def _from_stored(name: str, kinds: frozenset[type], value: Any) -> Any:
+    if not value:
+        if name in _DEFAULTS:
+            return _DEFAULTS[name]
+        if value is None:
+            return None if NoneType in kinds else _MISSING
+    if str in kinds:
+        return value
     if datetime in kinds:
         try:
             return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
