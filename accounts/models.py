@@ -42,7 +42,7 @@ class UserRecord(TableModel):
     visible_repos = UnicodeAttribute(null=True, attr_name="visibleRepos")
     visible_at = UTCDateTimeAttribute(null=True, attr_name="visibleAt")
     visibility_epoch = NumberAttribute(null=True, attr_name="visibilityEpoch")
-    # The SHA-256 of the user's feed token (accounts/feeds.py), for build monitors that cannot sign in.
+    # The SHA-256 of the user's feed token (accounts/feed_tokens.py), for build monitors that cannot sign in.
     feed_token_hash = UnicodeAttribute(null=True, attr_name="feedTokenHash")
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")

@@ -8,24 +8,45 @@ dropped (realtime/gateway.py).
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from accounts.models import UserRecord
 from dashboard.lib import github, metrics
 from realtime.gateway import connections_recheck
-from runs.reconcile import Report, runs_reconcile, stale_runs
-from runs.visibility import visible_repos
+from runs.reconcile import runs_reconcile, stale_runs
+from runs.visibility import visible_names
 from webhooks.redelivery import deliveries_redeliver
 
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class Report:
+    runs_checked: int = 0
+    runs_repaired: int = 0
+    runs_unchanged: int = 0
+    runs_failed: int = 0
+    deliveries_checked: int = 0
+    deliveries_redelivered: int = 0
+    subscriptions_dropped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [
+            f"runs: {self.runs_checked} checked, {self.runs_repaired} repaired, {self.runs_unchanged} unchanged, "
+            f"{self.runs_failed} could not be read",
+            f"deliveries: {self.deliveries_checked} checked, {self.deliveries_redelivered} redelivered",
+            f"live subscriptions dropped for lost access: {self.subscriptions_dropped}",
+            *[f"error: {error}" for error in self.errors],
+        ]
+
+
 def _visible_to(user_id: int) -> set[str]:
     """The repositories a user may see now; none when the user or their GitHub authorization is gone."""
     try:
-        return set(visible_repos(UserRecord.get(user_id)).repos)
+        return visible_names(user_id)
     except Exception:  # the user or GitHub is gone: the connection keeps nothing
         return set()
 
@@ -40,12 +61,18 @@ def reconcile(
     """Both repairs; one failing does not stop the other. `now` is for tests whose GitHub has its own clock."""
     report = Report()
     older_than = older_than if older_than is not None else timedelta(minutes=settings.RECONCILE_AFTER_MINUTES)
-    runs_reconcile(report, older_than=older_than, progress=progress, now=now)
+    runs = runs_reconcile(older_than=older_than, progress=progress, now=now)
+    report.runs_checked, report.runs_repaired = runs.checked, runs.repaired
+    report.runs_unchanged, report.runs_failed = runs.unchanged, runs.failed
+    report.errors.extend(runs.errors)
     if redeliver:
         try:
-            deliveries_redeliver(report, progress=progress, now=now)
+            redelivery = deliveries_redeliver(progress=progress, now=now)
         except github.GitHubError as error:
             report.errors.append(f"deliveries could not be listed: {error}")
+        else:
+            report.deliveries_checked, report.deliveries_redelivered = redelivery.checked, redelivery.redelivered
+            report.errors.extend(redelivery.errors)
     if settings.WEBSOCKET_API_ENDPOINT:
         report.subscriptions_dropped = connections_recheck(_visible_to)
     for line in report.lines():

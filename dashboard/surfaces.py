@@ -23,16 +23,14 @@ from dashboard.lib import github
 NOT_SIGNED_IN = "Sign in first."
 FEED_NOT_SIGNED_IN = "Sign in, or use the feed link from your settings."
 NOT_ANSWERING = "GitHub is not answering; try again shortly."
-# What GitHub being out of reach looks like to a caller: no answer, a rate limit, or the App's own credentials
-# refused (a new token is made on the next call).
-CANNOT_ASK = (github.Unavailable, github.AppCredentialsRejected)
+CANNOT_ASK = github.CANNOT_ASK
 
 
 def unavailable_text(error: Exception) -> str:
     """What a person is told when GitHub cannot be asked: until when, for a rate limit."""
     if isinstance(error, github.RateLimited):
         return f"{error.reason} until {error.retry_at.isoformat()}."
-    return NOT_ANSWERING
+    return str(error) or NOT_ANSWERING  # what failed, when known (GitHub, or the key service behind the tokens)
 
 
 def page_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -89,7 +87,7 @@ def feed_view(*, as_text: bool = False) -> Callable[[Callable[..., HttpResponse]
             try:
                 return view(request, *args, record=record, refusal=refusal, **kwargs)
             except CANNOT_ASK as error:
-                return JsonResponse({"error": f"GitHub is not answering: {unavailable_text(error)}"}, status=503)
+                return JsonResponse({"error": unavailable_text(error)}, status=503)
 
         return wrapper
 

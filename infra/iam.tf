@@ -9,7 +9,7 @@ locals {
   ]
   # Envelope encryption of users' tokens: a data key to seal, Decrypt to open (accounts/crypto.py).
   tokens_key_actions = ["kms:Decrypt", "kms:GenerateDataKey"]
-  # Secrets at start-up (dashboard/parameters.py): SecureStrings under AWS's `aws/ssm` key, usable through SSM.
+  # Secrets at start-up (dashboard/lib/parameters.py): SecureStrings under AWS's `aws/ssm` key, usable through SSM.
   ssm_path_arn = "arn:aws:ssm:${var.region}:${local.account_id}:parameter${local.ssm_path}"
   # Posting to and closing browser sockets through the WebSocket API's management endpoint.
   socket_arns = [

@@ -1,5 +1,5 @@
 # Logs, metrics, the dashboard and the alarms. The app writes structured JSON logs and its metrics as
-# embedded-metric-format lines (dashboard/logs.py, dashboard/metrics.py); CloudWatch turns those lines into
+# embedded-metric-format lines (dashboard/lib/logs.py, dashboard/lib/metrics.py); CloudWatch turns those lines into
 # the metrics below, in the `ActionsDashboard` namespace with a `Stage` dimension. tests/infra/test_observability.py
 # checks every metric named here is one the app emits.
 

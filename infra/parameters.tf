@@ -1,5 +1,5 @@
 # What the functions need to know about this infrastructure reaches them like the secrets do: as parameters
-# under the stage's SSM path, which become environment variables at start-up (dashboard/parameters.py). The
+# under the stage's SSM path, which become environment variables at start-up (dashboard/lib/parameters.py). The
 # secrets themselves are put there by a person (docs/OPERATIONS.md) and never pass through Terraform's state.
 
 resource "aws_ssm_parameter" "websocket_api_endpoint" {

@@ -14,19 +14,18 @@ from functools import partial
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from accounts.models import UserRecord
 from realtime import protocol
 from realtime.fanout import ACCESS_ENDED, VISIBILITY_CHANGED
 from realtime.groups import EVERYONE, repo_group, session_topic, user_topic
 from realtime.hub import Outbox, hub
-from runs.visibility import visible_repos
+from runs.visibility import visible_names
 
 # Access can end without any event reaching the app (a user removed from a team): re-checked this often.
 RECHECK_SECONDS = 300
 
 
 def _visible_names(user_id: int) -> set[str]:
-    return set(visible_repos(UserRecord.get(user_id)).repos)
+    return visible_names(user_id)
 
 
 class LiveConsumer(AsyncWebsocketConsumer):

@@ -19,8 +19,8 @@ def change_out(event: Event) -> None:
         gateway.fan_out(event)
 
 
-def visibility_to_sockets(**kwargs):
-    """Every socket re-checks its subscriptions (an installation event changed what users may see)."""
+def visibility_changed() -> None:
+    """Every live connection re-checks its subscriptions (an installation event changed what users may see)."""
     if settings.WEBSOCKET_API_ENDPOINT:
         gateway.connections_resubscribe()
         return

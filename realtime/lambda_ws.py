@@ -23,7 +23,7 @@ from accounts.models import UserRecord  # noqa: E402
 from accounts.sessions import SessionStore  # noqa: E402
 from realtime import gateway, protocol  # noqa: E402
 from realtime.models import Connection  # noqa: E402
-from runs.visibility import visible_repos  # noqa: E402
+from runs.visibility import visible_names  # noqa: E402
 
 
 def _cookie_header(event: dict) -> str:
@@ -83,7 +83,7 @@ def on_message(event: dict) -> dict:
         # API Gateway closes a binary frame itself (1003); a body marked base64 would be one.
         binary=bool(event.get("isBase64Encoded")),
         subscriptions=connection.subscribed_repos,
-        visible=lambda: visible_repos(UserRecord.get(connection.user_id)).repos,
+        visible=lambda: visible_names(int(connection.user_id)),
     )
     gateway.outcome_carry_out(connection, outcome)
     return {"statusCode": 200}

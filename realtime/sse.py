@@ -15,7 +15,6 @@ from django.conf import settings
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
-from accounts.models import UserRecord
 from dashboard.surfaces import api_view
 from realtime import protocol
 from realtime.fanout import ACCESS_ENDED, VISIBILITY_CHANGED
@@ -23,7 +22,7 @@ from realtime.groups import EVERYONE, repo_group, session_topic, user_topic
 from realtime.hub import Outbox, hub
 from realtime.models import EVENT_RETENTION, Event
 from realtime.publish import event_id
-from runs.visibility import visible_repos
+from runs.visibility import visible_names
 
 RETRY_MS = 3000
 HEARTBEAT_SECONDS = 25  # a comment line keeps proxies from closing an idle stream
@@ -66,7 +65,7 @@ def events_since(last_event_id: str | None, repos: set[str]) -> tuple[list[Event
 
 
 def _visible(user_id: int) -> set[str]:
-    return set(visible_repos(UserRecord.get(user_id)).repos)
+    return visible_names(user_id)
 
 
 @require_safe

@@ -131,7 +131,7 @@ class RepoSummary(TableModel):
     """Per repository, the latest run of each workflow on the default branch, for the overview in one read.
 
     Each workflow's latest run on the default branch is `wf_<workflowId>`, and each recent run of any branch
-    `r_<runId>`: compact JSON, with its order beside it in `ord_<name>` for the conditional update (runs/cache.py)
+    `r_<runId>`: compact JSON, with its order beside it in `ord_<name>` for the conditional update (runs/summaries.py)
     that keeps an older state from replacing a newer one. The model declares only the key.
     """
 

@@ -58,7 +58,7 @@ def backfill_if_new(access: RepoAccess) -> str | None:
         return None
     try:
         repo_backfill(access)
-    except (github.Unavailable, github.AppCredentialsRejected) as error:
+    except github.CANNOT_ASK as error:
         return str(error) or type(error).__name__
     return None
 
@@ -205,7 +205,7 @@ def run_detail_read(record: UserRecord, full_name: str, run_id: int) -> RunDetai
         try:
             run_jobs_fetch(run)
             jobs = list(WorkflowJob.query(f"{run.repo_id}#{run.run_id}"))
-        except (github.Unavailable, github.AppCredentialsRejected) as error:
+        except github.CANNOT_ASK as error:
             stale_reason = str(error) or type(error).__name__
     jobs.sort(key=lambda job: (job.run_attempt, job.started_at or job.updated_at, job.job_id))
     can_write = repo_access(record, run.repo_id).can_write

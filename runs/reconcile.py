@@ -23,24 +23,14 @@ ACTIVE_STATUSES = sorted(status for status in RUN_RANK if status != TERMINAL)
 
 
 @dataclass
-class Report:
-    runs_checked: int = 0
-    runs_repaired: int = 0
-    runs_unchanged: int = 0
-    runs_failed: int = 0
-    deliveries_checked: int = 0
-    deliveries_redelivered: int = 0
-    subscriptions_dropped: int = 0
-    errors: list[str] = field(default_factory=list)
+class RunsRepair:
+    """What one pass over the unfinished runs did."""
 
-    def lines(self) -> list[str]:
-        return [
-            f"runs: {self.runs_checked} checked, {self.runs_repaired} repaired, {self.runs_unchanged} unchanged, "
-            f"{self.runs_failed} could not be read",
-            f"deliveries: {self.deliveries_checked} checked, {self.deliveries_redelivered} redelivered",
-            f"live subscriptions dropped for lost access: {self.subscriptions_dropped}",
-            *[f"error: {error}" for error in self.errors],
-        ]
+    checked: int = 0
+    repaired: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
 
 
 def stale_runs(older_than: timedelta, *, now: datetime | None = None):
@@ -76,22 +66,25 @@ def run_reread(run: WorkflowRun) -> bool | None:
 
 
 def runs_reconcile(
-    report: Report, *, older_than: timedelta, progress: Callable[[str], None], now: datetime | None = None
-) -> None:
+    *, older_than: timedelta, progress: Callable[[str], None], now: datetime | None = None
+) -> RunsRepair:
+    """Read again every run unfinished for `older_than`; one that cannot be read does not stop the others."""
+    report = RunsRepair()
     for run in stale_runs(older_than, now=now):
-        report.runs_checked += 1
+        report.checked += 1
         if run.installation_id is None:
-            report.runs_failed += 1
+            report.failed += 1
             continue
         try:
             outcome = run_reread(run)
         except (github.GitHubError, MalformedRun, PynamoDBException) as error:
             # One run that cannot be repaired now does not stop the others, nor the redelivery after them.
-            report.runs_failed += 1
+            report.failed += 1
             report.errors.append(f"{run.repo_id} run {run.run_id}: {error}")
             continue
         if outcome:
-            report.runs_repaired += 1
+            report.repaired += 1
             progress(f"repaired {run.repo_id} run {run.run_id}")
         else:
-            report.runs_unchanged += 1
+            report.unchanged += 1
+    return report

@@ -169,16 +169,6 @@ def _from_stored(name: str, kinds: frozenset[type], value: Any) -> Any:
 # How a summary is stored: one item per repository (runs/models.py RepoSummary).
 
 
-def _attribute(value) -> dict:
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float):
-        return {"N": str(value)}
-    return {"S": str(value)}
-
-
 # How many recent runs (any branch, any workflow) a summary keeps for the overview's history marks and filters.
 HISTORY_KEEP = 20
 # Pruning costs a request, so it waits until this many have gathered.

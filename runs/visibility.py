@@ -17,7 +17,7 @@ from accounts.tokens import user_access_token
 from dashboard.lib import github
 from dashboard.lib.dynamo import shared_client
 from dashboard.lib.github.state import GitHubState
-from realtime.fanout import visibility_to_sockets
+from realtime.fanout import visibility_changed
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def visibility_invalidate() -> None:
         },
     )
     # Open sockets re-check their subscriptions now, not at their next reconnect.
-    visibility_to_sockets()
+    visibility_changed()
 
 
 def kept_repos(record: UserRecord) -> dict[str, RepoAccess]:
@@ -130,7 +130,7 @@ def visibility_refresh(record: UserRecord, epoch: int) -> Visibility:
         # would turn every later check into 304s that renew the old answer, access that has ended included.
         with github.kept_after() as etags:
             repos = _repos_stored(record, github.user_repositories(token, identity=identity, etags=etags), epoch)
-    except (github.Unavailable, github.AppCredentialsRejected) as error:
+    except github.CANNOT_ASK as error:
         if record.visible_repos is None:
             raise
         logger.info("user %s: visibility served stale (%s)", record.user_id, type(error).__name__)
@@ -170,6 +170,11 @@ def visible_repos(record: UserRecord, *, epoch: int | None = None) -> Visibility
     if is_fresh(record, epoch):
         return Visibility(kept_repos(record))
     return visibility_refresh(record, epoch)
+
+
+def visible_names(user_id: int) -> set[str]:
+    """The names of the repositories a user may see now (what the live connections check subscriptions against)."""
+    return set(visible_repos(UserRecord.get(user_id)).repos)
 
 
 def repo_access(record: UserRecord, full_name: str) -> RepoAccess:

@@ -199,3 +199,30 @@ def test_the_pointer_check_finds_a_section_that_is_gone():
     assert "webhook-redelivery" in pointers_broken(pointers(), without)
     assert slug("GitHub's REST API") == "githubs-rest-api"
     assert slug("Rate-limit errors") == "rate-limit-errors"
+
+
+# A path of this repository named in its prose: `runs/cache.py`, `dashboard/lib/github/`, `infra/schedule.tf`.
+NAMED_PATH = re.compile(
+    r"(?<![\w/.-])((?:dashboard|accounts|runs|webhooks|realtime|ghsim|devstack|bench|tests|infra|docs)"
+    r"/(?:[\w.-]+/)*[\w.-]+\.(?:py|md|tf|html|json|js|toml|css))(?![\w])"
+)
+PROSE = ["README.md", "docs/*.md", "infra/*.tf", "infra/README.md", "ghsim/README.md", "tests/*/README.md"]
+
+
+def paths_gone(text: str) -> set[str]:
+    return {path for path in NAMED_PATH.findall(text) if not (ROOT / path).exists()}
+
+
+def test_every_file_the_docs_name_exists():
+    # A file that moved or was renamed leaves its readers looking for it: the docs name where it is now.
+    gone = {}
+    for pattern in PROSE:
+        for document in ROOT.glob(pattern):
+            if missing := paths_gone(document.read_text()):
+                gone[str(document.relative_to(ROOT))] = sorted(missing)
+
+    assert gone == {}
+
+
+def test_the_path_check_finds_a_file_that_is_gone():
+    assert paths_gone("The merge rule is in `runs/cache.py`; reads in `runs/history.py`.") == {"runs/history.py"}

@@ -5,17 +5,28 @@ https://docs.github.com/en/rest/apps/webhooks#list-deliveries-for-an-app-webhook
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from dashboard.lib import github
 from dashboard.lib.dynamo import batch_get
 from dashboard.lib.github.state import GitHubState
-from runs.reconcile import Report
 from webhooks.handlers import handler_for, ping
 from webhooks.models import WebhookDelivery
 
 REDELIVERY_WINDOW = timedelta(days=3)  # GitHub keeps deliveries redeliverable for 3 days
 REDELIVERY_MEMORY = REDELIVERY_WINDOW  # each delivery is redelivered once: a permanently bad one is not looped
+
+
+@dataclass
+class Redelivery:
+    """What one pass over GitHub's recorded deliveries did."""
+
+    checked: int = 0
+    redelivered: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
 # Each pass lists only the deliveries since the previous pass (less a margin: GitHub records some late).
 SCAN_KEY = "deliveries-scanned-until"
 RESCAN_MARGIN = timedelta(minutes=15)
@@ -55,8 +66,9 @@ def _accepted_but_unrecorded(attempts: dict[str, list[dict]]) -> set[str]:
     return {guid for guid in handled if guid not in recorded}
 
 
-def deliveries_redeliver(report: Report, *, progress: Callable[[str], None], now: datetime | None = None) -> None:
+def deliveries_redeliver(*, progress: Callable[[str], None], now: datetime | None = None) -> Redelivery:
     """Redeliver, once, each delivery that failed or was never processed, within GitHub's 3 days."""
+    report = Redelivery()
     started = now or datetime.now(UTC)
     oldest = started - REDELIVERY_WINDOW
     since = max(oldest, _last_scan(default=oldest) - RESCAN_MARGIN)
@@ -68,7 +80,7 @@ def deliveries_redeliver(report: Report, *, progress: Callable[[str], None], now
         attempts.setdefault(delivery["guid"], []).append(delivery)
     unprocessed = _accepted_but_unrecorded(attempts)
     for guid, tries in attempts.items():
-        report.deliveries_checked += 1
+        report.checked += 1
         accepted = any(200 <= (attempt.get("status_code") or 0) < 300 for attempt in tries)
         if (accepted and guid not in unprocessed) or _recently_redelivered(guid):
             continue
@@ -80,6 +92,7 @@ def deliveries_redeliver(report: Report, *, progress: Callable[[str], None], now
             continue
         now = datetime.now(UTC)
         GitHubState(key=f"redelivered#{guid}", updated_at=now, expires_at=now + REDELIVERY_MEMORY).save()
-        report.deliveries_redelivered += 1
+        report.redelivered += 1
         progress(f"redelivered {latest['event']} delivery {guid}")
     GitHubState(key=SCAN_KEY, updated_at=started, expires_at=started + REDELIVERY_WINDOW).save()
+    return report

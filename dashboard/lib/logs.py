@@ -2,7 +2,7 @@
 
 Nothing secret leaves through them: the configured secrets and anything shaped like a GitHub token, a bearer
 credential, a private key or a webhook signature are masked wherever they appear, and extra fields that could
-carry a request's headers, cookies or body are dropped, not printed. Metric records (dashboard/metrics.py)
+carry a request's headers, cookies or body are dropped, not printed. Metric records (dashboard/lib/metrics.py)
 are printed as their embedded-metric-format document, which is what CloudWatch reads metrics from.
 """
 

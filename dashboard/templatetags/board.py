@@ -24,7 +24,7 @@ CATEGORY_LABELS = {
 
 @register.filter
 def category(run) -> str:
-    """The board's state of a run (a BoardRun or a stored WorkflowRun)."""
+    """The board's state of a run (a RunSummary or a stored WorkflowRun)."""
     return getattr(run, "category", None) or run_category(run.status, run.conclusion)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-# The operations the dashboard calls (dashboard/github.py, runs/), and those the journey adds around them.
+# The operations the dashboard calls (dashboard/lib/github/, runs/), and those the journey adds around them.
 APP_OPERATIONS = {
     "users/get-authenticated",
     "users/list-emails-for-authenticated-user",

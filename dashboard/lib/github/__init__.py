@@ -14,10 +14,12 @@ the module of its concern:
 REST reference: https://docs.github.com/en/rest
 """
 
-from dashboard.lib.github.app_auth import app_jwt, forget_process_state, installation_token
+from dashboard.lib.github import budgets, credentials
+from dashboard.lib.github.app_auth import app_jwt, installation_token
 from dashboard.lib.github.budgets import Budget, budget
 from dashboard.lib.github.calls import Repository, user_installation_repositories, user_installations, user_repositories
 from dashboard.lib.github.errors import (
+    CANNOT_ASK,
     AppCredentialsRejected,
     BadCredentials,
     Conflict,
@@ -38,6 +40,7 @@ from dashboard.lib.github.transport import API_VERSION, api_url, get, paginate, 
 __all__ = [
     "API_VERSION",
     "AppCredentialsRejected",
+    "CANNOT_ASK",
     "BadCredentials",
     "Budget",
     "Conflict",
@@ -70,3 +73,9 @@ __all__ = [
     "user_installations",
     "user_repositories",
 ]
+
+
+def forget_process_state() -> None:
+    """Drop what this process remembers: cached App credentials and rate-limit budgets (tests, new container)."""
+    credentials.forget()
+    budgets.forget()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from dashboard.lib.github import budgets, credentials
+from dashboard.lib.github import credentials
 from dashboard.lib.github.errors import GitHubError
 from dashboard.lib.github.transport import post
 
@@ -63,9 +63,3 @@ def installation_token(installation_id: int) -> str:
         return expires_at, body["token"]
 
     return credentials.cached(f"installation:{installation_id}", make)
-
-
-def forget_process_state() -> None:
-    """Drop what this process remembers: cached App credentials and rate-limit budgets (tests, new container)."""
-    credentials.forget()
-    budgets.forget()

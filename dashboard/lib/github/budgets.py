@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import requests
 
 from dashboard.lib import metrics
-from dashboard.lib.github.errors import RateLimited
+from dashboard.lib.github.errors import RateLimited, epoch, header_number
 from dashboard.lib.github.state import GitHubState
 
 logger = logging.getLogger(__name__)
@@ -73,22 +73,6 @@ def check(identity: str) -> None:
 RATE_LIMIT_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 
 
-def _whole(text: str | None) -> int | None:
-    """A header's whole number, or None for anything else (`str.isdigit` would take "²", which `int` refuses)."""
-    if text is None or not (text.isascii() and text.isdigit()) or len(text) > 18:
-        return None
-    return int(text)
-
-
-def _epoch(seconds: int | None) -> datetime | None:
-    if seconds is None:
-        return None
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
 def note(identity: str, response: requests.Response) -> None:
     """Remember what an answer's rate-limit headers say; a header that is absent or not a number is ignored.
 
@@ -102,16 +86,16 @@ def note(identity: str, response: requests.Response) -> None:
     if response.status_code < 500 and not any(name in headers for name in RATE_LIMIT_HEADERS):
         current.remaining = current.limit = current.reset_at = None
         return
-    remaining = _whole(headers.get("x-ratelimit-remaining"))
+    remaining = header_number(headers.get("x-ratelimit-remaining"))
     if remaining is not None:
         current.remaining = remaining
         # By kind of credential (`user`, `installation`, `app`), never by id: a dimension per user would be a
         # metric per user.
         metrics.emit({"GitHubRateLimitRemaining": current.remaining}, dimensions={"Credential": identity.split(":")[0]})
-    limit = _whole(headers.get("x-ratelimit-limit"))
+    limit = header_number(headers.get("x-ratelimit-limit"))
     if limit is not None:
         current.limit = limit
-    reset_at = _epoch(_whole(headers.get("x-ratelimit-reset")))
+    reset_at = epoch(header_number(headers.get("x-ratelimit-reset")))
     if reset_at is not None:
         current.reset_at = reset_at
 

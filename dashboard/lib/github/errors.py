@@ -44,8 +44,8 @@ class ValidationFailed(GitHubError):
 
 
 class Unavailable(GitHubError):
-    """GitHub cannot be asked now: it is not answering usefully, or its rate limit says to wait. The one thing a
-    page catches to say "GitHub is not answering" (or until when it may be asked again)."""
+    """GitHub cannot be asked now: it is not answering usefully, or its rate limit says to wait. With
+    AppCredentialsRejected, what callers catch as "cannot ask GitHub now" (`CANNOT_ASK`)."""
 
 
 class RateLimited(Unavailable):
@@ -70,16 +70,35 @@ class OAuthRefused(GitHubError):
         self.code = code
 
 
+def header_number(text: str | None) -> int | None:
+    """A header's whole number, or None for anything else (`str.isdigit` would take "²", which `int` refuses)."""
+    if text is None or not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
+def epoch(seconds: int | None) -> datetime | None:
+    """A Unix time as UTC, or None for none or one no calendar holds."""
+    if seconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def retry_at(response: requests.Response) -> datetime:
     """When a rate-limited client may send again: retry-after, else x-ratelimit-reset, else a minute.
 
     https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#handle-rate-limit-errors-appropriately
     """
     now = datetime.now(UTC)
-    if response.headers.get("retry-after", "").isdigit():
-        return now + timedelta(seconds=int(response.headers["retry-after"]))
-    if response.headers.get("x-ratelimit-remaining") == "0" and response.headers.get("x-ratelimit-reset", "").isdigit():
-        return datetime.fromtimestamp(int(response.headers["x-ratelimit-reset"]), UTC)
+    wait = header_number(response.headers.get("retry-after"))
+    if wait is not None and wait <= 86_400:
+        return now + timedelta(seconds=wait)
+    reset = epoch(header_number(response.headers.get("x-ratelimit-reset")))
+    if response.headers.get("x-ratelimit-remaining") == "0" and reset is not None:
+        return reset
     return now + timedelta(seconds=60)
 
 
@@ -116,3 +135,8 @@ def raise_for_status(response: requests.Response) -> None:
     if status >= 500:
         raise GitHubUnavailable(text, status=status)
     raise GitHubError(text, status=status)
+
+
+# What "GitHub cannot be asked now" is, to a caller: no answer, a rate limit, or the App's own credentials refused
+# (a new token is made on the next call). Pages show it as such; reads serve what is stored, marked stale.
+CANNOT_ASK = (Unavailable, AppCredentialsRejected)

@@ -11,8 +11,9 @@ ETAG_RETENTION = timedelta(days=7)
 
 
 class GitHubState(TableModel):
-    """One small fact about GitHub, by key: `etag#<identity>#<url>`, `budget#<identity>`, `visibility-epoch`,
-    `run-miss#<repo>#<run id>` or `run-lookups#<user id>#<window>`."""
+    """One small fact about GitHub, by key: `etag#<sha256 of identity, url and parameters>`, `budget#<identity>`,
+    `visibility-epoch`, `run-miss#<repo>#<run id>`, `run-lookups#<user id>#<window>`, `redelivered#<guid>` or
+    `deliveries-scanned-until`."""
 
     class Meta(TableMeta):
         table_name = table("github-state")
