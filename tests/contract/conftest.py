@@ -14,7 +14,7 @@ import requests
 from ghsim.clock import parse_iso
 from ghsim.testing import Received, running_simulator
 from tests.contract.descriptions import Exchange, RestContract, WebhookContract, rest_contract, webhook_contract
-from tests.ghsim.conftest import finish, until
+from tests.ghsim.conftest import INSTALLATION_CHANGES, Api, finish, until
 
 START = parse_iso("2026-03-02T12:00:00Z")
 PAGES_LIMIT = 40  # a bound on the pages one listing may have in the journey
@@ -30,25 +30,15 @@ def webhooks() -> WebhookContract:
     return webhook_contract()
 
 
-class Client:
+class Client(Api):
     """A REST client for one credential whose every exchange lands in the journal."""
 
     def __init__(self, sim, journal: list[Exchange], authorization: str | None = None) -> None:
-        self.sim = sim
-        self.session = requests.Session()
+        super().__init__(sim)
         self.session.headers.update({"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"})
         if authorization:
             self.session.headers["Authorization"] = authorization
         self.session.hooks["response"].append(lambda response, *args, **kwargs: journal.append(Exchange.of(response)))
-
-    def url(self, path: str) -> str:
-        return path if path.startswith("http") else f"{self.sim.api_url}{path}"
-
-    def get(self, path: str, **kwargs) -> requests.Response:
-        return self.session.get(self.url(path), timeout=10, **kwargs)
-
-    def post(self, path: str, **kwargs) -> requests.Response:
-        return self.session.post(self.url(path), timeout=10, **kwargs)
 
     def walk(self, path: str, **params) -> list[requests.Response]:
         """The first page, then every page its Links and theirs name (next, last, prev, first), each once."""
@@ -174,15 +164,7 @@ def travel(sim) -> list[Exchange]:
     assert app.get("/app/installations/99999").status_code == 404
 
     # Installation changes and a revoked authorization: their webhooks.
-    for action, repos in (
-        ("add-repos", ["globex/legacy"]),
-        ("remove-repos", ["globex/legacy"]),
-        ("suspend", None),
-        ("unsuspend", None),
-        ("delete", None),
-        ("create", None),
-        ("accept-permissions", None),
-    ):
+    for action, repos in INSTALLATION_CHANGES:
         sim.change_installation(70002, action, repos=repos)
     sim.revoke("bob")
     sim.advance(0)

@@ -14,6 +14,7 @@ from websockets.sync.client import connect
 
 from devstack.dynamodb_local import free_port, is_answering
 from tests.conftest import ROOT
+from tests.waiting import wait_until
 
 STARTUP_LIMIT = 90  # seconds; a generous bound so a slow CI machine fails loudly instead of hanging
 
@@ -57,15 +58,17 @@ class LocalStack:
         self._wait_for_http()
         return self
 
+    def _healthz(self) -> dict | None:
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                return json.loads(response.read())
+        except OSError:
+            return None
+
     def _wait_for_http(self):
-        deadline = time.monotonic() + STARTUP_LIMIT
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
-                    return json.loads(response.read())
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError("the app never answered:\n" + "".join(self.output))
+        return wait_until(
+            self._healthz, timeout=STARTUP_LIMIT, what=lambda: "the app to answer:\n" + "".join(self.output)
+        )
 
     def stop(self):
         self.process.send_signal(signal.SIGINT)
@@ -204,10 +207,11 @@ def test_it_continues_the_demo_on_kept_data_after_a_second_start(data_dir):
     browser = requests.Session()
     try:
         browser.get(f"{first.url}/auth/github", timeout=30)  # signs in as alice; her repositories are backfilled
-        deadline = time.monotonic() + 60
-        while len([item for item in first.deliveries() if item["event"] == "workflow_job"]) < 5:
-            assert time.monotonic() < deadline, "the demo delivered nothing"
-            time.sleep(1)
+        wait_until(
+            lambda: len([item for item in first.deliveries() if item["event"] == "workflow_job"]) >= 5,
+            timeout=60,
+            what="the demo to deliver",
+        )
         first_guids = {item["guid"] for item in first.deliveries()}
     finally:
         first.stop()
@@ -234,10 +238,11 @@ def test_it_continues_the_demo_on_kept_data_after_a_second_start(data_dir):
         assert not duplicates, f"{len(duplicates)} deliveries answered duplicate"
 
         # The board converges on the simulator's truth: no run of the earlier life stands for another's history.
-        deadline = time.monotonic() + 60
-        while (board := _board(browser, second)) != (truth := _latest_on_main(second_truth(second))):
-            assert time.monotonic() < deadline, f"board {board} != truth {truth}"
-            time.sleep(1)
+        wait_until(
+            lambda: _board(browser, second) == _latest_on_main(second_truth(second)),
+            timeout=60,
+            what=lambda: f"board {_board(browser, second)} to be the truth {_latest_on_main(second_truth(second))}",
+        )
     finally:
         second.stop()
 

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from devstack import dynamodb_local
 from devstack.dynamodb_local import is_answering
 from tests.conftest import ROOT
 from tests.dashboard.test_run_command import LocalStack
+from tests.waiting import wait_until
 
 STOP_LIMIT = 60  # seconds for everything to be gone; a bound so a stuck stop fails instead of hanging
 MAKE = shutil.which("make")
@@ -113,11 +113,7 @@ def test_ctrl_c_stops_everything_it_started_and_leaves_a_reused_dynamodb_local_r
 
 
 def _eventually(check, message, timeout: float = STOP_LIMIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(message())
-        time.sleep(0.1)
+    wait_until(check, timeout=timeout, what=message)
 
 
 def _stat(pid: int) -> list[str] | None:

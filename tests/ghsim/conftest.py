@@ -19,6 +19,18 @@ def sim():
         yield simulator
 
 
+# Every change an installation can go through, in an order the simulator accepts: each sends its webhook.
+INSTALLATION_CHANGES = (
+    ("add-repos", ["globex/legacy"]),
+    ("remove-repos", ["globex/legacy"]),
+    ("suspend", None),
+    ("unsuspend", None),
+    ("delete", None),
+    ("create", None),
+    ("accept-permissions", None),
+)
+
+
 class Api:
     """A thin REST client for one token (or none)."""
 

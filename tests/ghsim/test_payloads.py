@@ -9,7 +9,7 @@ import pytest
 
 from ghsim.testing import running_simulator
 from tests.fixtures import github_fixture
-from tests.ghsim.conftest import START, Api, finish
+from tests.ghsim.conftest import INSTALLATION_CHANGES, START, Api, finish
 
 EMITTED = {
     ("workflow_run", "requested"),
@@ -36,15 +36,7 @@ def long_run():
     """A simulated hour of seeded activity plus every installation change, as received by a webhook endpoint."""
     with running_simulator(seed=2024, start_time=START, run_interval=12, ping=True) as sim:
         sim.advance(3600)
-        for action, repos in (
-            ("add-repos", ["globex/legacy"]),
-            ("remove-repos", ["globex/legacy"]),
-            ("suspend", None),
-            ("unsuspend", None),
-            ("delete", None),
-            ("create", None),
-            ("accept-permissions", None),
-        ):
+        for action, repos in INSTALLATION_CHANGES:
             sim.change_installation(70002, action, repos=repos)
         sim.revoke("bob")
         yield sim, list(sim.receiver.received)

@@ -13,7 +13,6 @@ import json
 import random
 import socket
 import threading
-import time
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -212,15 +211,6 @@ def dynamodb_proxy(dynamodb, settings, monkeypatch):
     with shared_client_replaced(proxied):
         yield proxy
     proxy.close()
-
-
-def wait_until(condition, *, timeout: float = 10.0, what: str = "the condition") -> None:
-    """Wait for something another thread or process does; fail if it has not happened by the deadline."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

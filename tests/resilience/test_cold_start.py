@@ -23,8 +23,8 @@ from dashboard.lib.dynamo import table_models
 from devstack.dynamodb_local import free_port
 from realtime import gateway
 from tests.conftest import ROOT
-from tests.resilience.conftest import wait_until
 from tests.runs.conftest import settle
+from tests.waiting import wait_until
 from tests.webhooks.test_storms import (
     assert_cache_equals_truth,
     assert_each_change_announced_once,

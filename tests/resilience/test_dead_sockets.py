@@ -18,7 +18,7 @@ from realtime.models import Connection, Subscription
 from runs.cache import run_record
 from tests.realtime.test_lambda_ws import _cookie_of, _messages, ws_event
 from tests.realtime.test_websocket import _change, _receive, _signed_in
-from tests.resilience.conftest import wait_until
+from tests.waiting import wait_until
 
 # (connection, user, alive)
 CONNECTIONS = [

@@ -10,8 +10,9 @@ from accounts.models import UserRecord
 from dashboard.reconciliation import reconcile
 from runs.models import WorkflowRun
 from runs.visibility import visible_repos
-from tests.resilience.conftest import VISIBLE, wait_until
+from tests.resilience.conftest import VISIBLE
 from tests.runs.conftest import settle
+from tests.waiting import wait_until
 from tests.webhooks.test_storms import assert_cache_equals_truth
 
 ALICE = 1001
