@@ -1,4 +1,5 @@
-"""ASGI entry point for local runs: HTTP through Django, WebSocket (`/ws`) through Channels."""
+"""ASGI entry point for local runs: HTTP through Django, WebSocket (`/ws`) through Channels, and the local stream
+reader that feeds the pipeline (pipeline/local.py)."""
 
 import os
 
@@ -22,3 +23,11 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+from django.conf import settings  # noqa: E402
+
+if settings.STREAM_LOCAL_READER:
+    # What the event source mapping does deployed: the events table's stream, read here, feeds the pipeline.
+    from pipeline.local import reader_start
+
+    reader_start()

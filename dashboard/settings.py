@@ -172,6 +172,21 @@ SSE_STREAM = envbool("SSE_STREAM", not IS_DEPLOYED)
 # Deployed: the API Gateway WebSocket API's management endpoint (https://{api-id}.execute-api.{region}.amazonaws.com/
 # {stage}). When set, changes reach sockets through it as well as this process's hub (realtime/fanout.py).
 WEBSOCKET_API_ENDPOINT = envstr("WEBSOCKET_API_ENDPOINT")
+# A connection gets at most one message this often, carrying every change since its last (realtime/coalesce.py);
+# the first change after a quiet interval goes at once. 0 sends each batch of the stream as it comes.
+REALTIME_COALESCE_SECONDS = envfloat("REALTIME_COALESCE_SECONDS", 1.0, minimum=0, maximum=60)
+
+# --- The event pipeline (pipeline/) ---------------------------------------------------------------------------------
+# Locally, the ASGI process reads the events table's stream from DynamoDB Local and calls the stream handler, as the
+# event source mapping does deployed (pipeline/local.py). Off where nothing should read it (deployed functions).
+STREAM_LOCAL_READER = envbool("STREAM_LOCAL_READER", not IS_DEPLOYED)
+# How long the local reader waits between reads of a stream with nothing new (Lambda polls 4 times a second).
+STREAM_POLL_SECONDS = envfloat("STREAM_POLL_SECONDS", 0.05, minimum=0.005, maximum=5)
+# Where the local reader keeps how far it read each shard (positions.json) and the records its retries could not
+# get through (failures.jsonl), beside DynamoDB Local's data.
+STREAM_LOCAL_STATE_DIR = envstr("STREAM_LOCAL_STATE_DIR", str(BASE_DIR / ".data" / "stream"))
+# Deployed: the SQS queue the event source mapping parks exhausted records in (infra/), read by `stream_replay`.
+STREAM_FAILURE_QUEUE_URL = envstr("STREAM_FAILURE_QUEUE_URL")
 
 # --- Runs ----------------------------------------------------------------------------------------------------------
 # How far back a repository's runs are loaded the first time it is shown.

@@ -18,9 +18,11 @@ class LiveServer:
 
     def start(self) -> "LiveServer":
         import uvicorn
+        from django.conf import settings
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
         from dashboard.asgi import application
+        from pipeline.local import reader_start
 
         config = uvicorn.Config(
             ASGIStaticFilesHandler(application),
@@ -30,6 +32,8 @@ class LiveServer:
             log_level="warning",
             ws="websockets-sansio",  # as `runserver`
         )
+        if settings.STREAM_LOCAL_READER:
+            reader_start()  # as importing dashboard.asgi does, once: again if something stopped it since
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True, name="live-app")
         self._thread.start()

@@ -1,9 +1,13 @@
-"""Where a published change goes: this process's sockets and streams (local runs, through the hub), and, in
-deployed stages (WEBSOCKET_API_ENDPOINT set), API Gateway's connections. The one place that decides which."""
+"""The browser consumer of the pipeline, and where a change goes: this process's sockets and streams (local runs,
+through the hub), and, in deployed stages (WEBSOCKET_API_ENDPOINT set), API Gateway's connections. The one place
+that decides which."""
+
+from functools import cache
 
 from django.conf import settings
 
 from realtime import gateway, protocol
+from realtime.coalesce import Coalescer
 from realtime.groups import EVERYONE, repo_group, session_topic, user_topic
 from realtime.hub import hub
 from realtime.models import Event
@@ -12,11 +16,35 @@ VISIBILITY_CHANGED = '{"type":"visibility-changed"}'
 ACCESS_ENDED = '{"type":"access-ended"}'
 
 
-def change_out(event: Event) -> None:
-    """A stored change to the listeners of its repository."""
-    hub.publish(repo_group(event.repo_id), protocol.change_frame(event.event_id, event.data))
+@cache
+def coalescer() -> Coalescer:
+    """This process's: the stream's batches come to it one at a time (one shard, one reader or invocation)."""
+    return Coalescer(settings.REALTIME_COALESCE_SECONDS)
+
+
+def changes_out(events: list[Event]) -> None:
+    """A batch of stored events, from the stream, to the connections listening (the pipeline's browser consumer)."""
+    due = coalescer().due(events)
+    try:
+        _deliver(due)
+    except Exception:
+        coalescer().failed(due)  # the stream retries them: sent again then, without waiting
+        raise
+
+
+def _deliver(events: list[Event]) -> None:
+    if any(event.kind == "visibility" for event in events):
+        visibility_changed()
+    changes = [event for event in events if event.kind != "visibility"]
+    if not changes:
+        return
+    hub.publish_changes([(repo_group(event.repo_id), event.event_id, event.data) for event in changes], _frame)
     if settings.WEBSOCKET_API_ENDPOINT:
-        gateway.fan_out(event)
+        gateway.changes_post(changes)
+
+
+def _frame(changes: list[tuple[str, str]]) -> str:
+    return protocol.changes_frame(changes)
 
 
 def visibility_changed() -> None:

@@ -10,6 +10,7 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-c
 import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cache
 
@@ -29,7 +30,9 @@ def management_client():
     import botocore.client
     import botocore.session
 
-    config = botocore.client.Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2})
+    config = botocore.client.Config(
+        connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2}, max_pool_connections=POST_CONCURRENCY
+    )
     return botocore.session.get_session().create_client(
         "apigatewaymanagementapi",
         region_name=settings.DYNAMODB_REGION,
@@ -60,17 +63,63 @@ def post(connection_id: str, data: str) -> bool:
     return True
 
 
-def fan_out(event: Event) -> tuple[int, int]:
-    """Post a change to every connection subscribed to its repository; return (delivered, gone)."""
-    text = protocol.change_frame(event.event_id, event.data)
-    delivered = gone = 0
-    for subscription in Subscription.query(event.repo_id):
-        if post(subscription.connection_id, text):
-            delivered += 1
-        else:
-            gone += 1
+# API Gateway's limit on one message to a connection (128 KB, of which each frame is 32 KB): a batch bigger than
+# this goes as several messages, in order.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+MAX_MESSAGE_BYTES = 128 * 1024
+# Posts in flight at once: each is one HTTPS round trip, so a thousand connections take ~1000/16 round trips.
+POST_CONCURRENCY = 16
+_posting = ThreadPoolExecutor(max_workers=POST_CONCURRENCY, thread_name_prefix="fanout")
+
+
+def messages(events: list[Event]) -> list[str]:
+    """The `changes` frames carrying `events` in order, each within API Gateway's message limit if it can be."""
+    frames: list[str] = []
+    items: list[str] = []
+    size = len(protocol.framed_changes([]))
+    for event in events:
+        item = protocol.change_item(event.event_id, event.data)
+        item_size = len(item.encode()) + 1  # and its comma
+        if items and size + item_size > MAX_MESSAGE_BYTES:
+            frames.append(protocol.framed_changes(items))
+            items, size = [], len(protocol.framed_changes([]))
+        items.append(item)
+        size += item_size
+    if items:
+        frames.append(protocol.framed_changes(items))
+    return frames
+
+
+def _connection_messages_post(connection_id: str, texts: list[str]) -> bool:
+    """One connection's messages, in order; False if it is gone (and forgotten)."""
+    for text in texts:
+        if len(text.encode()) > MAX_MESSAGE_BYTES:
+            text = protocol.reset_frame()  # one change too big to send: the browser re-reads its snapshot
+        if not post(connection_id, text):
+            return False
+    return True
+
+
+def changes_post(events: list[Event]) -> tuple[int, int]:
+    """Post a batch of changes to the connections subscribed to their repositories: each connection one message
+    (more only past API Gateway's size limit) with the changes of its repositories, in order; each repository's
+    subscriptions read once. Return (connections delivered to, connections gone)."""
+    by_repo: dict[str, list[Event]] = {}
+    for event in events:
+        by_repo.setdefault(event.repo_id, []).append(event)
+    wanted: dict[str, list[Event]] = {}
+    for repo, repo_events in by_repo.items():
+        for subscription in Subscription.query(repo):
+            wanted.setdefault(subscription.connection_id, []).extend(repo_events)
+    order = {event.event_id: index for index, event in enumerate(events)}
+    jobs = [
+        (connection_id, messages(sorted(changes, key=lambda event: order[event.event_id])))
+        for connection_id, changes in wanted.items()
+    ]
+    outcomes = list(_posting.map(lambda job: _connection_messages_post(*job), jobs))
+    delivered, gone = outcomes.count(True), outcomes.count(False)
     if gone:
-        logger.info("fan-out %s: %d delivered, %d connections gone", event.repo_id, delivered, gone)
+        logger.info("fan-out: %d delivered, %d connections gone", delivered, gone)
     if delivered or gone:
         metrics.emit({"FanoutDelivered": delivered, "FanoutGone": gone})
     return delivered, gone
@@ -128,8 +177,6 @@ def connections_resubscribe() -> int:
     new subscription is checked against the fresh visibility. Posts go out in parallel so the webhook that
     caused this still answers in time.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     connections = list(Connection.scan())
     outcomes = [protocol.resubscribe(connection.subscribed_repos, still_visible=set()) for connection in connections]
     for connection, outcome in zip(connections, outcomes, strict=True):

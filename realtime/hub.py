@@ -10,7 +10,7 @@ ordered outbox, which one task per listener drains. Nothing is dropped: an outbo
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,30 @@ class Hub:
     def _deliver(self, topic: str, text: str) -> None:
         for outbox in list(self._topics.get(topic, ())):
             outbox.push(text)
+
+    def publish_changes(
+        self, changes: Sequence[tuple[str, str, str]], frame: Callable[[list[tuple[str, str]]], str]
+    ) -> None:
+        """From any thread: changes as (topic, event id, JSON), oldest first; each listener gets one text, the
+        `frame` of those of its topics, so a batch is one message per socket however many repositories it spans."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(self._deliver_changes, list(changes), frame)
+
+    def _deliver_changes(
+        self, changes: list[tuple[str, str, str]], frame: Callable[[list[tuple[str, str]]], str]
+    ) -> None:
+        wanted: dict[Outbox, list[tuple[str, str]]] = {}
+        for topic, event_id, data in changes:
+            for outbox in self._topics.get(topic, ()):
+                wanted.setdefault(outbox, []).append((event_id, data))
+        framed: dict[tuple[str, ...], str] = {}  # sockets of the same repositories share one serialized text
+        for outbox, items in wanted.items():
+            key = tuple(event_id for event_id, _ in items)
+            if key not in framed:
+                framed[key] = frame(items)
+            outbox.push(framed[key])
 
 
 hub = Hub()

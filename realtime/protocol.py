@@ -23,10 +23,13 @@ a binary frame (1003) and a message over `MAX_MESSAGE_BYTES` (1009).
 https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-binary-media-types.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
 
-The server sends on its own: `change` (a repository's change), `resubscribe` (what users may see changed: the
-browser subscribes again and its repositories are checked afresh, so it gains what became visible),
-`subscribed` when a periodic re-check found subscriptions the user may no longer see, and locally `hello` on
-connecting (API Gateway cannot send a frame during `$connect`; nothing depends on it).
+The server sends on its own: `changes` (every change since the socket's last message, at most one such message a
+second: `{"type": "changes", "changes": [{"id": ..., "event": {...}}, ...]}`, oldest first; delivery is at
+least once, so a browser ignores an id it already has), `reset` (a change was too big to send: the browser
+re-reads its snapshot), `resubscribe` (what users may see changed: the browser subscribes again and its
+repositories are checked afresh, so it gains what became visible), `subscribed` when a periodic re-check found
+subscriptions the user may no longer see, and locally `hello` on connecting (API Gateway cannot send a frame
+during `$connect`; nothing depends on it).
 
 Visibility, then the limit. A subscribe keeps `(current | asked) & visible`: subscriptions the user may no
 longer see are dropped at the same time, and the names the user may not see are answered as `denied`, which
@@ -153,9 +156,24 @@ def resubscribe_frame() -> str:
     return _frame({"type": "resubscribe"})
 
 
-def change_frame(event_id: str, data: str) -> str:
-    """A stored change (`data`: its JSON, serialized once for every socket)."""
-    return f'{{"type":"change","id":{json.dumps(event_id)},"event":{data}}}'
+def reset_frame() -> str:
+    """A change could not be sent (too big for a message): the browser re-reads its snapshot."""
+    return _frame({"type": "reset"})
+
+
+def change_item(event_id: str, data: str) -> str:
+    """One change of a `changes` frame (`data`: its JSON, serialized once for every socket)."""
+    return f'{{"id":{json.dumps(event_id)},"event":{data}}}'
+
+
+def changes_frame(changes: Iterable[tuple[str, str]]) -> str:
+    """Stored changes, oldest first, as (event id, the change's JSON)."""
+    return framed_changes(change_item(event_id, data) for event_id, data in changes)
+
+
+def framed_changes(items: Iterable[str]) -> str:
+    """A `changes` frame of items already made by `change_item`."""
+    return f'{{"type":"changes","changes":[{",".join(items)}]}}'
 
 
 # What a socket does.

@@ -1,8 +1,9 @@
-"""The one publish call: "run R of repo X changed", "job J changed".
+"""The one publish call: "run R of repo X changed", "job J changed", "what users may see changed".
 
-A change becomes an `Event` item written in the same DynamoDB transaction as the change itself, then, once
-that transaction has committed, `published` hands it to the fan-out (realtime/fanout.py), which tells the live
-connections. Browsers that were away catch up from the events table.
+A change becomes an `Event` item written in the same DynamoDB transaction as the change itself, and nothing
+more happens in the request that made it: the events table's stream carries each new event to the pipeline
+(pipeline/), whose browser consumer (realtime/fanout.py) tells the live connections. Browsers that were away
+catch up from the events table.
 """
 
 import json
@@ -10,8 +11,10 @@ import secrets
 import time
 from datetime import UTC, datetime
 
-from realtime import fanout
-from realtime.models import Event
+from realtime.models import Event, event_bucket
+
+# The "repository" of an event that concerns every connection, not one repository's.
+EVERY_REPOSITORY = "*"
 
 
 def event_id(now_ms: int | None = None) -> str:
@@ -23,7 +26,7 @@ def change_event(kind: str, repo_id: str, data: dict) -> Event:
     """The event announcing one change, not yet written: add it to the change's transaction."""
     now = datetime.now(UTC)
     return Event(
-        bucket=now.strftime("%Y-%m-%dT%H"),
+        bucket=event_bucket(now, repo_id),
         event_id=event_id(int(now.timestamp() * 1000)),
         kind=kind,
         repo_id=repo_id,
@@ -31,7 +34,6 @@ def change_event(kind: str, repo_id: str, data: dict) -> Event:
     )
 
 
-def published(events: list[Event]) -> None:
-    """Tell the live connections about events whose changes have committed."""
-    for event in events:
-        fanout.change_out(event)
+def visibility_event() -> Event:
+    """The event saying what users may see changed (an installation event): every connection re-checks."""
+    return change_event("visibility", EVERY_REPOSITORY, {})

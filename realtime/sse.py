@@ -53,15 +53,8 @@ def events_since(last_event_id: str | None, repos: set[str]) -> tuple[list[Event
     # Ids come from each container's clock when its change commits, so an older id can land a little after a
     # newer one: the catch-up re-reads a few seconds before the last id (consistently), and repeats are dropped
     # by id in the browser.
-    start = since - CATCH_UP_OVERLAP
-    after = f"{int(start.timestamp() * 1000):013d}"
-    found, hour = [], start.replace(minute=0, second=0, microsecond=0)
-    while hour <= now:
-        bucket = hour.strftime("%Y-%m-%dT%H")
-        events = Event.query(bucket, Event.event_id > after, consistent_read=True)
-        found += [event for event in events if event.repo_id in repos and event.event_id != last_event_id]
-        hour += timedelta(hours=1)
-    return found, False
+    events = Event.since(since - CATCH_UP_OVERLAP, until=now)
+    return [event for event in events if event.repo_id in repos and event.event_id != last_event_id], False
 
 
 def _visible(user_id: int) -> set[str]:
@@ -127,10 +120,22 @@ async def _live(last: str | None, repos: set[str], user_id: int, session_key: st
                 return  # the browser reconnects at once (retry:) and its repositories are checked afresh
             if text == ACCESS_ENDED:
                 return  # signed out or revoked: the reconnect is refused
-            change = json.loads(text)
-            if change.get("type") == "change" and change["id"] not in sent:  # the catch-up may have sent it
-                yield f"id: {change['id']}\nevent: change\ndata: {json.dumps(change['event'])}\n\n"
+            chunk = _chunk(json.loads(text), sent)
+            if chunk:
+                yield chunk
     finally:
         for topic in topics:
             hub.leave(topic, outbox)
         outbox.close()
+
+
+def _chunk(message: dict, sent: set[str]) -> str:
+    """One hub message as SSE events, sent together: each change not already sent (the catch-up may have)."""
+    if message.get("type") == "reset":
+        return "event: reset\ndata: {}\n\n"
+    chunk = ""
+    for change in message.get("changes", ()) if message.get("type") == "changes" else ():
+        if change["id"] not in sent:
+            sent.add(change["id"])
+            chunk += f"id: {change['id']}\nevent: change\ndata: {json.dumps(change['event'])}\n\n"
+    return chunk

@@ -16,7 +16,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 
 from dashboard.lib.dynamo import TableModel, transaction
-from realtime.publish import change_event, published
+from realtime.publish import change_event
 from runs.models import RETENTION, Step, WorkflowJob, WorkflowRun
 from runs.serializers import job_json, run_json
 from runs.states import TERMINAL, JobState, RunState, parse_time
@@ -102,7 +102,6 @@ def _apply(item, condition, event, claim: Claim | None) -> bool:
                 time.sleep(0.02 * attempt)
                 continue
             raise
-        published([event])
         return True
     return False  # not reached: the last attempt returns or raises
 

@@ -17,7 +17,7 @@ from accounts.tokens import user_access_token
 from dashboard.lib import github
 from dashboard.lib.dynamo import shared_client
 from dashboard.lib.github.state import GitHubState
-from realtime.fanout import visibility_changed
+from realtime.publish import visibility_event
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +71,9 @@ def visibility_invalidate() -> None:
             ":now": {"S": GitHubState.updated_at.serialize(datetime.now(UTC))},
         },
     )
-    # Open sockets re-check their subscriptions now, not at their next reconnect.
-    visibility_changed()
+    # Open sockets re-check their subscriptions now, not at their next reconnect: the stream carries this event to
+    # the browser consumer (realtime/fanout.py), so the webhook's request does no more than write it.
+    visibility_event().save()
 
 
 def kept_repos(record: UserRecord) -> dict[str, RepoAccess]:

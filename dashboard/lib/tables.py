@@ -1,6 +1,6 @@
 """What each DynamoDB table should look like, read off its PynamoDB model, and how to make it so.
 
-`ensure_table` creates a missing table and adds missing indexes and TTL to an existing one. It never deletes
+`ensure_table` creates a missing table and adds missing indexes, TTL and stream to an existing one. It never deletes
 or rewrites anything: a key that differs from the model is reported as a conflict for a person to resolve.
 The same `TableSpec` is what the infra checks hold Terraform against.
 """
@@ -35,6 +35,8 @@ class TableSpec:
     range_key: Key | None
     indexes: tuple[IndexSpec, ...]
     ttl_attribute: str | None
+    # The table's DynamoDB Stream (`Meta.stream_view_type`, e.g. NEW_IMAGE), or None for no stream.
+    stream_view_type: str | None = None
 
     def attribute_definitions(self, *, indexes: tuple[IndexSpec, ...] | None = None) -> list[dict[str, Any]]:
         keys = {self.hash_key, *([self.range_key] if self.range_key else [])}
@@ -74,6 +76,7 @@ def table_spec(model: type[Model]) -> TableSpec:
         range_key=range_key,
         indexes=tuple(sorted(indexes, key=lambda index: index.name)),
         ttl_attribute=ttl[0] if ttl else None,
+        stream_view_type=getattr(model.Meta, "stream_view_type", None),
     )
 
 
@@ -107,7 +110,7 @@ def ensure_table(client: Any, spec: TableSpec) -> list[str]:
 
     actions = []
     if description is None:
-        request = {
+        request: dict[str, Any] = {
             "TableName": spec.name,
             "KeySchema": _key_schema(spec.hash_key, spec.range_key),
             "AttributeDefinitions": spec.attribute_definitions(),
@@ -115,11 +118,14 @@ def ensure_table(client: Any, spec: TableSpec) -> list[str]:
         }
         if spec.indexes:
             request["GlobalSecondaryIndexes"] = [_index_request(index) for index in spec.indexes]
+        if spec.stream_view_type:
+            request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": spec.stream_view_type}
         client.create_table(**request)
         client.get_waiter("table_exists").wait(TableName=spec.name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
         actions.append(f"created table {spec.name}")
     else:
         actions.extend(_ensure_indexes(client, spec, description))
+        actions.extend(_ensure_stream(client, spec, description))
     actions.extend(_ensure_ttl(client, spec))
     return actions
 
@@ -166,3 +172,21 @@ def _ensure_ttl(client: Any, spec: TableSpec) -> list[str]:
         TableName=spec.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
     )
     return [f"enabled TTL on {spec.name}.{spec.ttl_attribute}"]
+
+
+def _ensure_stream(client: Any, spec: TableSpec, description: dict[str, Any]) -> list[str]:
+    current = description.get("StreamSpecification") or {}
+    if not spec.stream_view_type:
+        return [f"left the stream of {spec.name} in place (not in the model)"] if current.get("StreamEnabled") else []
+    if current.get("StreamEnabled"):
+        if current.get("StreamViewType") != spec.stream_view_type:
+            raise SchemaConflict(
+                f"table {spec.name} streams {current.get('StreamViewType')} but the model declares "
+                f"{spec.stream_view_type}; a stream's view type cannot change in place"
+            )
+        return []
+    client.update_table(
+        TableName=spec.name, StreamSpecification={"StreamEnabled": True, "StreamViewType": spec.stream_view_type}
+    )
+    client.get_waiter("table_exists").wait(TableName=spec.name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    return [f"enabled the {spec.stream_view_type} stream of {spec.name}"]

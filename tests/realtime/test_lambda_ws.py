@@ -1,38 +1,19 @@
-"""The WebSocket Lambda, driven with API Gateway's own event shapes; the Management API is moto's (and a Stubber
-for the 410 moto never sends)."""
+"""The WebSocket Lambda, driven with API Gateway's own event shapes, and the stream Lambda's fan-out to its
+connections, driven with the records DynamoDB Local's stream holds; the Management API is the local stand-in
+(devstack/management_api.py), which answers 410 for a gone connection as API Gateway does."""
 
 import json
-import urllib.parse
 from datetime import UTC, datetime
 
 import pytest
-from botocore.stub import Stubber
 from django.test import Client
-from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
 
-from realtime import gateway
 from realtime.models import Connection, Subscription
 from runs.cache import run_record
 from tests.conftest import logged
 from tests.plugins.dynamodb import tables_text
 from tests.plugins.github import sign_in
 from tests.realtime.test_websocket import _change
-
-ENDPOINT = "https://abc123.execute-api.eu-west-2.amazonaws.com/prod"
-
-
-@pytest.fixture
-def management_api(settings, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    settings.WEBSOCKET_API_ENDPOINT = ENDPOINT
-    gateway.management_client.cache_clear()
-    with mock_aws():
-        from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
-
-        yield apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID]["eu-west-2"]
-    gateway.management_client.cache_clear()
 
 
 @pytest.fixture
@@ -76,14 +57,14 @@ def ws_event(route, connection_id, *, cookie=None, body=None, origin="https://ac
     return event
 
 
-def _messages(backend, connection_id):
-    # moto keeps connections under their URL-encoded id (API Gateway's ids end in '=').
-    data = backend.connections[urllib.parse.quote(connection_id, safe="")].data.decode()
-    decoder, found, index = json.JSONDecoder(), [], 0
-    while index < len(data):
-        message, index = decoder.raw_decode(data, index)
-        found.append(message)
-    return found
+def _messages(standin, connection_id):
+    return [json.loads(message) for message in standin.messages(connection_id)]
+
+
+def _connect(lambda_ws, management_api, connection_id, cookie):
+    """A socket as API Gateway opens one: known to the Management API, then `$connect` to the Lambda."""
+    management_api.connect(connection_id)
+    return lambda_ws.handler(ws_event("$connect", connection_id, cookie=cookie), None)
 
 
 def _cookie_of(login, settings):
@@ -109,25 +90,27 @@ def test_it_refuses_a_connection_without_a_valid_session(lambda_ws, dynamodb, co
 
 
 def test_it_subscribes_only_to_visible_repositories_and_fans_out_to_them(
-    lambda_ws, github_sim, settings, management_api
+    lambda_ws, github_sim, settings, management_api, stream_lambda
 ):
-    lambda_ws.handler(ws_event("$connect", "alice-1=", cookie=_cookie_of("alice", settings)), None)
-    lambda_ws.handler(ws_event("$connect", "dana-1=", cookie=_cookie_of("dana", settings)), None)
+    _connect(lambda_ws, management_api, "alice-1=", _cookie_of("alice", settings))
+    _connect(lambda_ws, management_api, "dana-1=", _cookie_of("dana", settings))
     subscribe = json.dumps({"type": "subscribe", "repos": ["acme/api", "globex/skunkworks"]})
 
     lambda_ws.handler(ws_event("$default", "alice-1=", body=subscribe), None)
     lambda_ws.handler(ws_event("$default", "dana-1=", body=subscribe), None)
     run_record(_change("acme/api"))
 
+    assert management_api.messages("alice-1=")[1:] == []  # the webhook's write sends nothing itself
+    assert stream_lambda.deliver() == {"batchItemFailures": []}
     alice, dana = _messages(management_api, "alice-1="), _messages(management_api, "dana-1=")
     assert alice[0] == {"type": "subscribed", "repos": ["acme/api"], "denied": ["globex/skunkworks"]}
     assert dana[0] == {"type": "subscribed", "repos": ["globex/skunkworks"], "denied": ["acme/api"]}
-    assert [message["event"]["repo"] for message in alice[1:]] == ["acme/api"]
-    assert [message for message in dana[1:] if message["type"] == "change"] == []
+    assert [[change["event"]["repo"] for change in message["changes"]] for message in alice[1:]] == [["acme/api"]]
+    assert [message for message in dana[1:] if message["type"] == "changes"] == []
 
 
 def test_it_answers_ping_and_refuses_unknown_messages(lambda_ws, github_sim, settings, management_api):
-    lambda_ws.handler(ws_event("$connect", "alice-2=", cookie=_cookie_of("alice", settings)), None)
+    _connect(lambda_ws, management_api, "alice-2=", _cookie_of("alice", settings))
 
     lambda_ws.handler(ws_event("$default", "alice-2=", body='{"type": "ping"}'), None)
     lambda_ws.handler(ws_event("$default", "alice-2=", body="not json"), None)
@@ -141,7 +124,7 @@ def test_it_answers_ping_and_refuses_unknown_messages(lambda_ws, github_sim, set
 
 
 def test_it_forgets_a_connection_on_disconnect(lambda_ws, github_sim, settings, management_api):
-    lambda_ws.handler(ws_event("$connect", "alice-3=", cookie=_cookie_of("alice", settings)), None)
+    _connect(lambda_ws, management_api, "alice-3=", _cookie_of("alice", settings))
     lambda_ws.handler(ws_event("$default", "alice-3=", body='{"type": "subscribe", "repos": ["acme/api"]}'), None)
 
     lambda_ws.handler(ws_event("$disconnect", "alice-3="), None)
@@ -150,28 +133,32 @@ def test_it_forgets_a_connection_on_disconnect(lambda_ws, github_sim, settings, 
     assert Subscription.count() == 0
 
 
-def test_it_forgets_a_connection_api_gateway_says_is_gone(lambda_ws, github_sim, settings, management_api):
-    lambda_ws.handler(ws_event("$connect", "gone-1=", cookie=_cookie_of("alice", settings)), None)
+def test_it_forgets_a_connection_api_gateway_says_is_gone(
+    lambda_ws, github_sim, settings, management_api, stream_lambda
+):
+    _connect(lambda_ws, management_api, "gone-1=", _cookie_of("alice", settings))
     lambda_ws.handler(ws_event("$default", "gone-1=", body='{"type": "subscribe", "repos": ["acme/api"]}'), None)
-    client = gateway.management_client()
+    management_api.gone("gone-1=")
 
-    with Stubber(client) as stubber:
-        stubber.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410)
-        run_record(_change("acme/api"))
+    run_record(_change("acme/api"))
+    stream_lambda.deliver()
 
+    assert management_api.statuses[410] == 1
     assert Connection.count() == 0
     assert Subscription.count() == 0
 
 
 def test_it_asks_every_connection_to_subscribe_again_when_visibility_changes(
-    lambda_ws, github_sim, settings, management_api
+    lambda_ws, github_sim, settings, management_api, stream_lambda
 ):
     from runs.visibility import visibility_invalidate
 
-    lambda_ws.handler(ws_event("$connect", "alice-4=", cookie=_cookie_of("alice", settings)), None)
+    _connect(lambda_ws, management_api, "alice-4=", _cookie_of("alice", settings))
     lambda_ws.handler(ws_event("$default", "alice-4=", body='{"type": "subscribe", "repos": ["acme/api"]}'), None)
 
     visibility_invalidate()
+    assert Subscription.count() == 1  # the installation webhook's request only writes the event
+    stream_lambda.deliver()
 
     assert Subscription.count() == 0
     assert _messages(management_api, "alice-4=")[-1] == {"type": "resubscribe"}
@@ -192,7 +179,7 @@ def test_it_refuses_a_handshake_from_another_origin(lambda_ws, github_sim, setti
 def test_it_closes_a_revoked_users_connections(lambda_ws, github_sim, settings, management_api):
     from accounts.flows import user_revoke
 
-    lambda_ws.handler(ws_event("$connect", "alice-5=", cookie=_cookie_of("alice", settings)), None)
+    _connect(lambda_ws, management_api, "alice-5=", _cookie_of("alice", settings))
     lambda_ws.handler(ws_event("$default", "alice-5=", body='{"type": "subscribe", "repos": ["acme/api"]}'), None)
 
     user_revoke(1001)
@@ -205,7 +192,7 @@ def test_reconciliation_drops_subscriptions_whose_access_ended(lambda_ws, github
     from dashboard.reconciliation import reconcile
     from tests.realtime.test_websocket import _age_visibility
 
-    lambda_ws.handler(ws_event("$connect", "alice-6=", cookie=_cookie_of("alice", settings)), None)
+    _connect(lambda_ws, management_api, "alice-6=", _cookie_of("alice", settings))
     subscribe = '{"type": "subscribe", "repos": ["acme/api", "acme/storefront"]}'
     lambda_ws.handler(ws_event("$default", "alice-6=", body=subscribe), None)
     github_sim.change_installation(70001, "remove-repos", repos=["acme/api"])
@@ -217,20 +204,19 @@ def test_reconciliation_drops_subscriptions_whose_access_ended(lambda_ws, github
     assert [subscription.repo_id for subscription in Subscription.scan()] == ["acme/storefront"]
 
 
-def test_it_counts_pushes_delivered_and_sockets_gone(lambda_ws, github_sim, settings, management_api, caplog):
+def test_it_counts_pushes_delivered_and_sockets_gone(
+    lambda_ws, github_sim, settings, management_api, stream_lambda, caplog
+):
     caplog.set_level("INFO", logger="dashboard.lib.metrics")
     for connection_id in ("here-1=", "gone-2="):
-        lambda_ws.handler(ws_event("$connect", connection_id, cookie=_cookie_of("alice", settings)), None)
+        _connect(lambda_ws, management_api, connection_id, _cookie_of("alice", settings))
         body = '{"type": "subscribe", "repos": ["acme/api"]}'
         lambda_ws.handler(ws_event("$default", connection_id, body=body), None)
+    management_api.gone("gone-2=")
     caplog.clear()
-    client = gateway.management_client()
 
-    with Stubber(client) as stubber:
-        # Subscriptions are queried in key order: gone-2= before here-1=.
-        stubber.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410)
-        stubber.add_response("post_to_connection", {})
-        run_record(_change("acme/api"))
+    run_record(_change("acme/api"))
+    stream_lambda.deliver()
 
     documents = [record.emf for record in caplog.records if hasattr(record, "emf") and "FanoutGone" in record.emf]
     assert [(document["FanoutDelivered"], document["FanoutGone"]) for document in documents] == [(1, 1)]

@@ -65,13 +65,20 @@ def test_resubscribe_keeps_what_is_known_visible_and_asks_again(still_visible, k
     assert _answer(outcome) == {"type": "resubscribe"}
 
 
-def test_a_change_frame_carries_the_stored_json_as_it_is():
-    frame = protocol.change_frame("0001795564740000-0a1b2c3d", '{"kind":"run","repo":"acme/api"}')
+def test_a_changes_frame_carries_each_stored_json_as_it_is_in_order():
+    frame = protocol.changes_frame(
+        [
+            ("0001795564740000-0a1b2c3d", '{"kind":"run","repo":"acme/api"}'),
+            ("0001795564740001-0a1b2c3e", '{"kind":"job","repo":"acme/web"}'),
+        ]
+    )
 
     assert json.loads(frame) == {
-        "type": "change",
-        "id": "0001795564740000-0a1b2c3d",
-        "event": {"kind": "run", "repo": "acme/api"},
+        "type": "changes",
+        "changes": [
+            {"id": "0001795564740000-0a1b2c3d", "event": {"kind": "run", "repo": "acme/api"}},
+            {"id": "0001795564740001-0a1b2c3e", "event": {"kind": "job", "repo": "acme/web"}},
+        ],
     }
 
 

@@ -1,13 +1,13 @@
 """One table of cases, run for real through both stacks, which must answer alike and as the protocol says.
 
 The local stack is the real ASGI app under uvicorn (`/ws`, signed in by the session cookie); the deployed one is
-`lambda_ws.handler` with API Gateway's event shapes, DynamoDB Local, and moto's Management API for the posts.
+`lambda_ws.handler` with API Gateway's event shapes, DynamoDB Local, and the Management API stand-in for the posts
+(devstack/management_api.py).
 Each message is answered by exactly one frame, or the socket is closed (`CLOSED`).
 """
 
 import base64
 import json
-import urllib.parse
 from dataclasses import dataclass
 
 import pytest
@@ -15,13 +15,12 @@ from pynamodb.exceptions import DoesNotExist
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from realtime import protocol
+from realtime import gateway, protocol
 from realtime.models import Connection, Subscription
 from tests.realtime.test_lambda_ws import (  # noqa: F401  (fixtures)
     _cookie_of,
     _messages,
     lambda_ws,
-    management_api,
     ws_event,
 )
 from tests.realtime.test_websocket import _receive
@@ -169,13 +168,20 @@ def _local(socket, message):
 
 
 class Deployed:
-    """One API Gateway connection, driven through the Lambda; each message's posts read from moto."""
+    """One API Gateway connection, driven through the Lambda; each message's posts read from the stand-in."""
 
     def __init__(self, handlers, backend, cookie, connection_id):
         self.handlers, self.backend, self.connection_id = handlers, backend, connection_id
-        self.key = urllib.parse.quote(connection_id, safe="")  # moto's key for it
+        backend.connect(connection_id)  # opened at the Management API too, so a close shows as it being gone
         assert handlers.handler(ws_event("$connect", connection_id, cookie=cookie), None)["statusCode"] == 200
-        self.backend.connections[self.key]  # opened in moto too, so a close shows as its removal
+
+    def open(self) -> bool:
+        client = gateway.management_client()
+        try:
+            client.get_connection(ConnectionId=self.connection_id)
+        except client.exceptions.GoneException:
+            return False
+        return True
 
     def send(self, message):
         if isinstance(message, bytes):
@@ -185,7 +191,7 @@ class Deployed:
             event = ws_event("$default", self.connection_id, body=message)
         already = len(_messages(self.backend, self.connection_id))
         assert self.handlers.handler(event, None)["statusCode"] == 200
-        if self.key not in self.backend.connections:
+        if not self.open():
             with pytest.raises(DoesNotExist):  # closed through the Management API, and forgotten
                 Connection.get(self.connection_id)
             return CLOSED
@@ -244,7 +250,7 @@ def test_both_keep_the_same_subscriptions(both_stacks, settings):
     assert in_hub == deployed.subscriptions() == [PAYROLL, STOREFRONT]
 
 
-def test_both_ask_to_subscribe_again_when_visibility_changes(both_stacks, settings, github_sim):
+def test_both_ask_to_subscribe_again_when_visibility_changes(both_stacks, settings, github_sim, stream):
     """An installation loses acme/api: both stacks send `resubscribe`, and the new subscribe is checked afresh."""
     from runs.visibility import visibility_invalidate
 
@@ -256,10 +262,11 @@ def test_both_ask_to_subscribe_again_when_visibility_changes(both_stacks, settin
         github_sim.change_installation(70001, "remove-repos", repos=[API])
 
         endpoint, settings.WEBSOCKET_API_ENDPOINT = settings.WEBSOCKET_API_ENDPOINT, ""
-        visibility_invalidate()  # locally: through the hub
-        settings.WEBSOCKET_API_ENDPOINT = endpoint
+        visibility_invalidate()  # locally: the stream's event, through the hub
         local.append(_receive(socket))
-        visibility_invalidate()  # deployed: through API Gateway's connections
+        settings.WEBSOCKET_API_ENDPOINT = endpoint
+        visibility_invalidate()  # deployed: the stream's event, through API Gateway's connections
+        assert stream.caught_up()
         deployed_answers.append(_messages(deployed.backend, deployed.connection_id)[-1])
 
         local.append(_local(socket, sub(API, STOREFRONT)))

@@ -22,7 +22,7 @@ from django.test import Client
 
 from dashboard.lib import dynamo
 from tests.plugins.github import sign_in
-from tests.realtime.test_lambda_ws import lambda_ws, management_api  # noqa: F401  (fixtures for test_dead_sockets)
+from tests.realtime.test_lambda_ws import lambda_ws  # noqa: F401  (a fixture for test_dead_sockets)
 
 # What each of the simulator's cast may see through the App (ghsim/README.md).
 VISIBLE = {

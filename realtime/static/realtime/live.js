@@ -1,7 +1,9 @@
 // Live updates for a page: WebSocket first, Server-Sent Events if the socket cannot get through.
 //
 // The page calls LiveClient.start({repos, onChange, onSnapshot}). After every (re)connection the page re-reads
-// its snapshot, so whatever happened while it was away is shown; then changes arrive one by one. API Gateway
+// its snapshot, so whatever happened while it was away is shown; then changes arrive, at most one message a second
+// carrying every change since the last. Delivery is at least once: a change already applied (by its id) is
+// ignored, so a batch the server sends again changes nothing. API Gateway
 // closes idle sockets after 10 minutes and every socket after 2 hours: heartbeats and a planned reconnect
 // come first. The #live-status element says whether the page is live, or stale and since when.
 (function () {
@@ -19,6 +21,7 @@
     this.useSocket = options.transport !== "sse" && "WebSocket" in window;
     this.received = []; // every change message, as it came off the wire
     this.arrivals = []; // [event id, Date.now() on arrival], for measuring delivery
+    this.batches = 0; // socket messages that carried changes, for measuring coalescing
     this.lastEventId = null;
     this.seen = new Set(); // event ids already applied: a catch-up may repeat some
     this.failures = 0;
@@ -89,7 +92,11 @@
     socket.onmessage = function (message) {
       const data = JSON.parse(message.data);
       if (data.type === "subscribed" && self.state !== "live") self.connected();
-      else if (data.type === "change") self.change(data.event, data.id);
+      else if (data.type === "changes") {
+        self.batches += 1;
+        data.changes.forEach(function (change) { self.change(change.event, change.id); });
+      }
+      else if (data.type === "reset") self.onSnapshot();
       else if (data.type === "resubscribe") socket.send(JSON.stringify({ type: "subscribe", repos: self.repos }));
     };
     socket.onclose = function () {
