@@ -731,14 +731,29 @@ def _narrowed(sim: Simulator, inst, body: dict) -> frozenset[int] | None:
 # The app's webhook deliveries (JWT)
 
 
+def delivery_outcome(status_code: int) -> str | None:
+    """`success` or `failure`, as GitHub's `status` filter of the deliveries list classes an attempt's `status_code`.
+
+    GitHub's description: success is 200-399, failure 400-599. An attempt that got no answer (failed to connect,
+    timed out) has no status code here (0); the description's own example records "failed to connect" as 502.
+    """
+    if 200 <= status_code <= 399:
+        return "success"
+    if 400 <= status_code <= 599 or status_code == 0:
+        return "failure"
+    return None
+
+
 @api("app")
 def list_deliveries(sim: Simulator, request: Request, principal: Principal) -> Response:
-    """GET /app/hook/deliveries: newest first, cursor pagination (`per_page`, `cursor`)."""
+    """GET /app/hook/deliveries: newest first, cursor pagination (`per_page`, `cursor`), `status=success|failure`."""
     per_page = min(max(_int(request.arg("per_page"), 30), 1), 100)
     items = sorted(sim.dispatcher.log, key=lambda item: item.id, reverse=True)
     wanted = request.arg("status")
-    if wanted in ("success", "failure"):
-        items = [item for item in items if (item.status == "OK") == (wanted == "success")]
+    if wanted is not None:
+        if wanted not in ("success", "failure"):
+            raise ApiError(422, "Validation Failed")
+        items = [item for item in items if delivery_outcome(item.status_code) == wanted]
     cursor = request.arg("cursor")
     if cursor:
         start = _decode_cursor(cursor)

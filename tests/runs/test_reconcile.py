@@ -100,21 +100,6 @@ def test_it_redelivers_deliveries_accepted_but_never_recorded(dynamodb, github_s
     assert {received.guid for received in github_sim.receiver.received} == accepted
 
 
-def test_it_lists_only_the_deliveries_since_its_last_pass(dynamodb, github_sim):
-    for _ in range(10):
-        github_sim.trigger("acme/api", "ci", outcome="success")
-    settle(github_sim)
-    assert len(github_sim.deliveries()) > 100  # more than one page
-    github_sim.advance(1800)  # the deliveries are now older than the rescan margin
-    reconcile(redeliver=True, now=sim_now(github_sim))
-    github_sim.reset_counters()
-
-    reconcile(redeliver=True, now=sim_now(github_sim))
-
-    listed = github_sim.request_counts()["by_route"]["GET /api/v3/app/hook/deliveries"]
-    assert listed == {"200": 1}
-
-
 def test_it_tells_operators_what_it_repaired(alice, github_sim, caplog):
     caplog.set_level("INFO", logger="dashboard.lib.metrics")
     run = github_sim.trigger("acme/api", "ci", outcome="success")

@@ -13,7 +13,7 @@ ETAG_RETENTION = timedelta(days=7)
 class GitHubState(TableModel):
     """One small fact about GitHub, by key: `etag#<sha256 of identity, url and parameters>`, `budget#<identity>`,
     `visibility-epoch`, `run-miss#<repo>#<run id>`, `run-lookups#<user id>#<window>`, `redelivered#<guid>` or
-    `deliveries-scanned-until`."""
+    `deliveries-listed-through`."""
 
     class Meta(TableMeta):
         table_name = table("github-state")
@@ -26,5 +26,6 @@ class GitHubState(TableModel):
     blocked_until = UTCDateTimeAttribute(null=True, attr_name="blockedUntil")
     epoch = NumberAttribute(null=True)
     tally = NumberAttribute(null=True)  # a counter within a window, e.g. `run-lookups#<user id>#<window>`
+    delivery_id = NumberAttribute(null=True, attr_name="deliveryId")  # `deliveries-listed-through`: GitHub's id
     updated_at = UTCDateTimeAttribute(null=True, attr_name="updatedAt")
     expires_at = TTLAttribute(null=True, attr_name="expiresAt")
