@@ -232,37 +232,40 @@ class StreamReader:
         return bool(records)
 
     def _handle(self, stream_arn: str, shard_id: str, batch: list[dict], positions: Positions) -> None:
-        """Deliver a batch as the event source mapping does: retry from the first failure, split a batch whose
-        handler raised, park what keeps failing."""
+        """Deliver a batch as the event source mapping does (bisect on error, partial batch responses, 3 retries):
+        go on from the first failure, split a batch failing at its first record, park a record that keeps failing."""
         invocations = 0
         while batch:
             invocations += 1
-            failed_at: int | None
-            try:
-                response = self.handler(batch)
-            except Exception:
-                logger.exception("the stream handler raised on a batch of %d", len(batch))
-                if len(batch) > 1:
-                    middle = len(batch) // 2
-                    self._handle(stream_arn, shard_id, batch[:middle], positions)
-                    self._handle(stream_arn, shard_id, batch[middle:], positions)
-                    return
-                failed_at = 0
-            else:
-                failed_at = _first_failure(batch, response)
-                if failed_at is None:
-                    break
-            if failed_at:
+            failed_at = self._invoke(batch)
+            if failed_at is None:
+                break
+            if failed_at > 0:
+                # Handled up to there, so kept; the rest is tried again (Lambda's checkpoint at the lowest failure).
                 positions.set(shard_id, batch[failed_at - 1]["dynamodb"]["SequenceNumber"])
-                batch, invocations = batch[failed_at:], 1
+                batch, invocations = batch[failed_at:], 0
+                continue
+            if len(batch) > 1:
+                # Split in two, each half on its own: a record that keeps failing ends up alone, the rest go on.
+                middle = len(batch) // 2
+                self._handle(stream_arn, shard_id, batch[:middle], positions)
+                self._handle(stream_arn, shard_id, batch[middle:], positions)
+                return
             if invocations > MAX_RETRIES:
                 self.failures.send(failure_record(stream_arn, shard_id, batch, invocations))
-                logger.error(
-                    "parked %d stream records after %d tries (manage.py stream_replay)", len(batch), invocations
-                )
+                logger.error("parked a stream record after %d tries (manage.py stream_replay)", invocations)
                 break
         if batch:
             positions.set(shard_id, batch[-1]["dynamodb"]["SequenceNumber"])
+
+    def _invoke(self, batch: list[dict]) -> int | None:
+        """Call the handler once: None if every record went through, else the index of the first that did not."""
+        try:
+            response = self.handler(batch)
+        except Exception:
+            logger.exception("the stream handler raised on a batch of %d", len(batch))
+            return 0
+        return _first_failure(batch, response)
 
 
 def _first_failure(batch: list[dict], response: Any) -> int | None:

@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +98,29 @@ def test_the_page_reconnects_and_shows_what_changed_while_it_was_cut_off(page, h
     page.locator('#live-status[data-state="live"]').wait_for(timeout=30_000)
     page.wait_for_function(_state_is("cancelled"))
     assert json.loads(page.evaluate("JSON.stringify(window.liveClient.state)")) == "live"
+
+
+def test_the_page_shows_each_change_once_when_the_stream_delivers_it_again(page, hooked, stream, settings):
+    """The stream delivers at least once: a reader killed after sending a batch and before keeping its position
+    sends that batch again when it starts. Here that state is made by putting the kept position back."""
+    from pipeline.local import reader_start, reader_stop
+
+    state = _open(page)
+    assert state.get_attribute("data-state") == "success"
+    positions = Path(settings.STREAM_LOCAL_STATE_DIR) / "positions.json"
+    assert stream.caught_up()
+    before = positions.read_text()
+
+    hooked.trigger("acme/api", "ci", outcome="failure", branch="main")
+    settle(hooked)
+    page.wait_for_function(_state_is("failure"))
+    assert stream.caught_up()
+    received = page.evaluate("window.liveClient.received.length")
+    reader_stop()
+    positions.write_text(before)  # as if killed before keeping the position of what it just sent
+    again = reader_start()
+    assert again.caught_up()
+
+    ids = page.evaluate("window.liveClient.arrivals.map(arrival => arrival[0])")
+    assert len(ids) == len(set(ids)) == received  # the batch came again, and nothing was applied twice
+    assert page.locator(STATE).get_attribute("data-state") == "failure"
