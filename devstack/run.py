@@ -2,7 +2,8 @@
 
 Starts (or reuses) DynamoDB Local with its data in `.data/dynamodb/`, creates or updates the tables, starts the
 GitHub simulator with its live demo (webhooks to the app, the App's key in `.data/ghsim/`), and serves the app at
-http://127.0.0.1:8000 with `manage.py runserver` (ASGI, auto-reload). Everything it starts listens on 127.0.0.1
+http://127.0.0.1:8000 with `manage.py runserver` (ASGI, auto-reload), whose process also reads the events table's
+stream as Lambda's event source mapping does deployed (pipeline/local.py). Everything it starts listens on 127.0.0.1
 only.
 
 Ctrl-C or SIGTERM stops what it started, and leaves running what it found running (a DynamoDB Local or a
@@ -278,6 +279,8 @@ def main() -> int:
         "GHSIM_WEBHOOK_SECRET": WEBHOOK_SECRET,
         # The simulator writes its App key here; the app signs its JWTs with it.
         "GITHUB_APP_PRIVATE_KEY_PATH": str(DATA / "ghsim" / "app-private-key.pem"),
+        # Where the stream reader keeps its positions and parked records: beside the tables they belong to.
+        "STREAM_LOCAL_STATE_DIR": str(DATA / "stream"),
     }
     signals = StopSignals()
     signals.install()

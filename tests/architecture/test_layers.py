@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-APPS = ("dashboard", "accounts", "runs", "webhooks", "realtime")
+APPS = ("dashboard", "accounts", "runs", "webhooks", "realtime", "pipeline")
 LINT_IMPORTS = ROOT / ".venv" / "bin" / "lint-imports"
 
 

@@ -196,8 +196,8 @@ def _wait_for_change(socket, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
     while (left := deadline - time.monotonic()) > 0:
         message = json.loads(socket.recv(timeout=left))
-        if message.get("type") == "change":
-            return message["event"]
+        if message.get("type") == "changes":
+            return message["changes"][0]["event"]
     raise AssertionError("no live change reached the page")
 
 
