@@ -142,7 +142,11 @@ class StreamReader:
                 if self._stopping.is_set():
                     return
                 # DynamoDB Local stopped or restarting: say so in one line, and try again.
-                logger.warning("the stream reader stopped (%s); starting again in a second", error, exc_info=logger.isEnabledFor(logging.DEBUG))
+                logger.warning(
+                    "the stream reader stopped (%s); starting again in a second",
+                    error,
+                    exc_info=logger.isEnabledFor(logging.DEBUG),
+                )
                 self._iterators.clear()
                 self._stopping.wait(1.0)
 
