@@ -6,11 +6,17 @@ from functools import cache
 
 from django.conf import settings
 
+import json
+
 from realtime import gateway, protocol
 from realtime.coalesce import Coalescer
 from realtime.groups import EVERYONE, repo_group, session_topic, user_topic
 from realtime.hub import hub
 from realtime.models import Event
+from realtime.publish import access_ended_event
+
+# Events about connections rather than a repository's changes: carried out, not sent.
+SIGNALS = {"visibility", "access-ended"}
 
 VISIBILITY_CHANGED = '{"type":"visibility-changed"}'
 ACCESS_ENDED = '{"type":"access-ended"}'
@@ -35,7 +41,11 @@ def changes_out(events: list[Event]) -> None:
 def _deliver(events: list[Event]) -> None:
     if any(event.kind == "visibility" for event in events):
         visibility_changed()
-    changes = [event for event in events if event.kind != "visibility"]
+    for event in events:
+        if event.kind == "access-ended":
+            ended = json.loads(event.data)
+            _connections_end(user_id=int(ended["user_id"]), topic=ended.get("session_topic"))
+    changes = [event for event in events if event.kind not in SIGNALS]
     if not changes:
         return
     hub.publish_changes([(repo_group(event.repo_id), event.event_id, event.data) for event in changes], _frame)
@@ -56,8 +66,13 @@ def visibility_changed() -> None:
 
 
 def access_ended(*, user_id: int, session_key: str | None = None) -> None:
-    """End live sockets and streams: a session's at logout, or all of a user's when their access ends."""
+    """End live sockets and streams: a session's at logout, or all of a user's when their access ends. Written as an
+    event, so whoever asks (a webhook, a page) only writes, and the stream's consumer closes them."""
+    access_ended_event(user_id, session_topic(session_key) if session_key else None).save()
+
+
+def _connections_end(*, user_id: int, topic: str | None) -> None:
     if settings.WEBSOCKET_API_ENDPOINT:
-        gateway.connections_close(user_id=user_id, session_key=session_key)
+        gateway.connections_close(user_id=user_id, topic=topic)
         return
-    hub.publish(session_topic(session_key) if session_key else user_topic(user_id), ACCESS_ENDED)
+    hub.publish(topic or user_topic(user_id), ACCESS_ENDED)

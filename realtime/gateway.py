@@ -187,9 +187,10 @@ def connections_resubscribe() -> int:
     return len(connections)
 
 
-def connections_close(*, user_id: int, session_key: str | None = None) -> int:
-    """Close a user's connections (or only one session's): API Gateway drops the socket, we forget it."""
-    wanted = session_topic(session_key) if session_key else None
+def connections_close(*, user_id: int, topic: str | None = None) -> int:
+    """Close a user's connections (or only those of the session whose topic is `topic`): API Gateway drops the
+    socket, we forget it."""
+    wanted = topic
     closed = 0
     for key in Connection.by_user.query(user_id):
         connection = Connection.get(key.connection_id)

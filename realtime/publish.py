@@ -1,4 +1,5 @@
-"""The one publish call: "run R of repo X changed", "job J changed", "what users may see changed".
+"""The one publish call: "run R of repo X changed", "job J changed", "what users may see changed", "this user's (or
+session's) access ended".
 
 A change becomes an `Event` item written in the same DynamoDB transaction as the change itself, and nothing
 more happens in the request that made it: the events table's stream carries each new event to the pipeline
@@ -37,3 +38,9 @@ def change_event(kind: str, repo_id: str, data: dict) -> Event:
 def visibility_event() -> Event:
     """The event saying what users may see changed (an installation event): every connection re-checks."""
     return change_event("visibility", EVERY_REPOSITORY, {})
+
+
+def access_ended_event(user_id: int, topic: str | None = None) -> Event:
+    """The event ending a user's live sockets and streams, or only one session's (`topic`: its keyed hash, never the
+    session key itself, realtime.groups.session_topic)."""
+    return change_event("access-ended", EVERY_REPOSITORY, {"user_id": user_id, "session_topic": topic})

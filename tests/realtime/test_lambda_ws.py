@@ -176,13 +176,15 @@ def test_it_refuses_a_handshake_from_another_origin(lambda_ws, github_sim, setti
     assert Connection.count() == 0
 
 
-def test_it_closes_a_revoked_users_connections(lambda_ws, github_sim, settings, management_api):
+def test_it_closes_a_revoked_users_connections(lambda_ws, github_sim, settings, management_api, stream_lambda):
     from accounts.flows import user_revoke
 
     _connect(lambda_ws, management_api, "alice-5=", _cookie_of("alice", settings))
     lambda_ws.handler(ws_event("$default", "alice-5=", body='{"type": "subscribe", "repos": ["acme/api"]}'), None)
 
     user_revoke(1001)
+    assert Connection.count() == 1  # the revocation only writes its event
+    stream_lambda.deliver()
 
     assert Connection.count() == 0
     assert Subscription.count() == 0
@@ -222,7 +224,9 @@ def test_it_counts_pushes_delivered_and_sockets_gone(
     assert [(document["FanoutDelivered"], document["FanoutGone"]) for document in documents] == [(1, 1)]
 
 
-def test_it_keeps_no_session_key_in_any_table_or_log(lambda_ws, github_sim, settings, management_api, every_log):
+def test_it_keeps_no_session_key_in_any_table_or_log(
+    lambda_ws, github_sim, settings, management_api, stream_lambda, every_log
+):
     browser = Client(enforce_csrf_checks=True)
     sign_in(browser, "alice")
     browser.get("/")
@@ -232,8 +236,10 @@ def test_it_keeps_no_session_key_in_any_table_or_log(lambda_ws, github_sim, sett
     stored = tables_text()
 
     browser.post("/auth/logout", HTTP_X_CSRFTOKEN=browser.cookies[settings.CSRF_COOKIE_NAME].value)
+    stream_lambda.deliver()
 
     assert Connection.count() == 0  # the sign-out still found the session's socket
+    assert key not in tables_text()  # nor in the event that ended it
     assert '"sessionTopic"' in stored
     assert key not in stored
     assert key not in logged(every_log.records)
