@@ -2,11 +2,10 @@
 through the hub), and, in deployed stages (WEBSOCKET_API_ENDPOINT set), API Gateway's connections. The one place
 that decides which."""
 
+import json
 from functools import cache
 
 from django.conf import settings
-
-import json
 
 from realtime import gateway, protocol
 from realtime.coalesce import Coalescer
