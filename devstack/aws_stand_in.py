@@ -18,7 +18,8 @@ It is moto's own server application (what `moto_server` runs), in this process, 
 * runs Invoke for real: the version's zip, unpacked, started with this machine's Python and the function's
   configured environment, its handler called with the event, its AWS calls sent back here. moto itself would
   need Docker. The rehearsal's checks of a new version (GET /healthz, a page, a WebSocket connect, a
-  reconciliation dry run) therefore run the code that was deployed, as it was configured.
+  reconciliation dry run, an empty batch of stream records) therefore run the code that was deployed, as it was
+  configured.
 
 Never deployed; used only by `make deploy-rehearsal` and its tests.
 """

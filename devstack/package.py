@@ -1,18 +1,19 @@
 """Build the Lambda zips offline: collect static files, precompile bytecode, let Zappa package, then drop what
 Lambda never imports.
 
-    python -m devstack.package dev                  # what `make package` runs: the app function of `dev`
-    python -m devstack.package dev --function ws    # the WebSocket function (zappa_settings.json `dev_ws`)
+    python -m devstack.package dev                    # what `make package` runs: the app function of `dev`
+    python -m devstack.package dev --function ws      # the WebSocket function (zappa_settings.json `dev_ws`)
+    python -m devstack.package dev --function stream  # the events stream's function (`dev_stream`)
 
 Zappa stamps zip entries 1980-01-01, so `.pyc` files compiled the ordinary way look stale on Lambda and every
 cold start recompiles everything. Bytecode compiled with `--invalidation-mode unchecked-hash` is trusted as it
 is. Zappa also ships its own command-line dependencies and every botocore service model; PRUNE lists what is
 removed from the zip, each with the reason it is safe.
 
-Each function (`app`, `reconcile`, `ws`) is a Zappa stage of its own (`dev`, `dev_reconcile`, `dev_ws`). Every zip
-is stage-neutral: what differs between dev and prod is in `aws_environment_variables`, which Lambda gets from the
-function's configuration (`stage_environment` reads it for whoever runs a zip outside Lambda, such as the cold-start
-benchmark), so the same zip is deployed to dev and then to prod (devstack/release.py).
+Each function (`app`, `reconcile`, `ws`, `stream`) is a Zappa stage of its own (`dev`, `dev_reconcile`, `dev_ws`,
+`dev_stream`). Every zip is stage-neutral: what differs between dev and prod is in `aws_environment_variables`, which
+Lambda gets from the function's configuration (`stage_environment` reads it for whoever runs a zip outside Lambda,
+such as the cold-start benchmark), so the same zip is deployed to dev and then to prod (devstack/release.py).
 """
 
 import argparse
@@ -36,7 +37,7 @@ BUILD = ROOT / "build"
 TARGET_PACKAGES = ROOT / ".lambda-packages"
 SIZE_BUDGET = 25 * 1000 * 1000
 # Lambda function (as the pipeline and Terraform name it) -> the suffix of its Zappa stage.
-FUNCTIONS = {"app": "", "reconcile": "_reconcile", "ws": "_ws"}
+FUNCTIONS = {"app": "", "reconcile": "_reconcile", "ws": "_ws", "stream": "_stream"}
 # Deployed, Django names static files by the manifest collectstatic writes into STATIC_ROOT (build/static); the
 # zip carries that one file at the same path, the files themselves go to S3.
 STATIC_MANIFEST = Path("build") / "static" / "staticfiles.json"
@@ -84,7 +85,8 @@ DEPLOY_ONLY = [
 ]
 
 # botocore service models the app calls (DynamoDB, KMS for tokens, SSM for secrets, the WebSocket management
-# API, STS for credentials); the other ~400 are 25 MB of JSON nobody reads.
+# API, STS for credentials); the other ~400 are 25 MB of JSON nobody reads. Not SQS nor DynamoDB Streams: Lambda
+# itself reads the events stream and parks failures, and `manage.py stream_replay` runs from a terminal.
 BOTOCORE_SERVICES = {"dynamodb", "kms", "ssm", "apigatewaymanagementapi", "sts", "secretsmanager"}
 
 # Only the GitHub provider is installed; allauth imports a provider package only when it is installed.

@@ -6,8 +6,9 @@
 No machine here reaches AWS. This runs the documented path as the pipeline runs it, against the AWS stand-in
 (devstack/aws_stand_in.py: moto's server, plus what Zappa calls and moto lacks):
 
-1. what Terraform makes first: the buckets, each function's role, the tables, the stage's secrets in SSM and the
-   tokens key, and the pipeline's deploy role with the actions of `infra/iam.tf`'s deploy policy;
+1. what Terraform makes first: the buckets, each function's role, the tables (the events table with its stream),
+   the stream's failure queue, the stage's secrets and the queue's URL in SSM, the tokens key, and the pipeline's
+   deploy role with the actions of `infra/iam.tf`'s deploy policy;
 2. from then on moto checks every call against that policy (actions only: see "What it cannot tell");
 3. as the deploy role: `release publish` and `release deploy` of a first release (every function created, each
    new version invoked with its checks, the `live` alias made), then of a second (updated, checked, promoted),
@@ -21,7 +22,9 @@ EventBridge statements against `*`, so resource scoping and conditions are not e
 and the functions' own roles are not evaluated (their calls are signed as an administrator; tests/infra/test_iam.py
 holds those policies to the code instead); quotas (reserved concurrency, account limits) are not enforced; the
 functions run on this machine's Python rather than Lambda's runtime; CloudFront serves nothing and API Gateway is
-not rehearsed.
+not rehearsed; nor is the events stream's source mapping (Terraform's, on the `live` alias: moto would invoke the
+function through Docker), so the stream function is deployed, checked with an empty batch, promoted and rolled back
+like the others, but no stream record reaches it here.
 """
 
 import json
@@ -209,6 +212,11 @@ class Rehearsal:
         key_id = kms.create_key(Description=f"tokens of {stage}")["KeyMetadata"]["KeyId"]
         for name, value in {**package.deployed_placeholders(), "TOKEN_KMS_KEY_ID": key_id}.items():
             ssm.put_parameter(Name=f"{environment['DASHBOARD_SSM_PATH']}{name}", Value=value, Type="SecureString")
+        # The stream's failure queue, and its URL where Terraform puts it (infra/stream.tf, infra/parameters.tf).
+        queue = self.client("sqs").create_queue(QueueName=f"{release.PROJECT}-{stage}-stream-failures")["QueueUrl"]
+        ssm.put_parameter(
+            Name=f"{environment['DASHBOARD_SSM_PATH']}STREAM_FAILURE_QUEUE_URL", Value=queue, Type="String"
+        )
 
     def _distribution(self, stage: str) -> str:
         """The stage's CloudFront distribution (only what an invalidation needs of it)."""
@@ -316,7 +324,7 @@ def expect(condition: bool, message: str) -> None:
 
 
 def verify(held: dict[str, dict], stage: str, *, live: str) -> None:
-    """What AWS holds for a stage after a deploy: three functions, as the settings say, `live` on the release."""
+    """What AWS holds for a stage after a deploy: every function, as the settings say, `live` on the release."""
     secrets = set(package.deployed_placeholders()) | {"TOKEN_KMS_KEY_ID"}
     for function, state in held.items():
         settings = release.SETTINGS[package.zappa_stage(stage, function)]

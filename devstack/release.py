@@ -8,11 +8,12 @@
 
 A release is named by its commit. Its manifest lists each function's zip with its SHA-256, the static files,
 and the versions of what runs on Lambda. Deploying reads the manifest back from S3 and refuses a zip whose
-hash differs. Both APIs and the schedule invoke each function's `live` alias (infra/): a deploy creates or updates
-every function from its zip (`zappa deploy` the first time, so a first deploy cut short resumes), publishes a
-version of each, checks every new version by invoking it (GET /healthz and a page, a WebSocket connect, a
-reconciliation dry run), and only then moves `live` to the new versions, keeping the old ones as `previous`. A
-deploy that fails anywhere before that leaves every function serving the release it served before.
+hash differs. Both APIs, the schedule and the events stream's source mapping invoke each function's `live` alias
+(infra/): a deploy creates or updates every function from its zip (`zappa deploy` the first time, so a first deploy
+cut short resumes), publishes a version of each, checks every new version by invoking it (GET /healthz and a page, a
+WebSocket connect, a reconciliation dry run, an empty batch of stream records), and only then moves `live` to the new
+versions, keeping the old ones as `previous`. A deploy that fails anywhere before that leaves every function serving
+the release it served before.
 """
 
 import argparse
@@ -39,8 +40,9 @@ REGION = SETTINGS["dev"]["aws_region"]
 PROJECT = SETTINGS["dev"]["project_name"]
 LIVE, PREVIOUS = "live", "previous"
 # Deployed in this order: the static files before the HTML that names them, the WebSocket function before the
-# app that posts to it; the HTML caches are invalidated last.
-ORDER = ("ws", "reconcile", "app")
+# functions that post to it, the stream function (a consumer of the events table) before the app that writes the
+# events; the HTML caches are invalidated last.
+ORDER = ("ws", "stream", "reconcile", "app")
 ERROR_PAGES = ROOT / "infra" / "errors"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "max-age=0, must-revalidate"
@@ -336,6 +338,10 @@ def _dry_run_done(answer) -> bool:
     return isinstance(answer, dict) and answer.get("dry_run") is True
 
 
+def _no_failures(answer) -> bool:
+    return answer == {"batchItemFailures": []}
+
+
 def checks(function: str, host: str) -> list[tuple[str, dict, object]]:
     """What a new version of each function must answer before it takes traffic: (what, event, test of the answer)."""
     if function == "app":
@@ -348,6 +354,10 @@ def checks(function: str, host: str) -> list[tuple[str, dict, object]]:
         # Without a session cookie $connect is refused: the handler ran and answered.
         connect = {"requestContext": {"routeKey": "$connect", "connectionId": "deploy-check"}, "headers": {}}
         return [("WebSocket $connect", connect, _status(401, 403))]
+    if function == "stream":
+        # A batch without records, as no stream delivers: the handler started (Django set up, settings read from
+        # SSM) and answered its partial batch response, having changed nothing.
+        return [("an empty batch of stream records", {"Records": []}, _no_failures)]
     return [
         ("reconciliation dry run", {"command": "dashboard.reconciliation.scheduled", "dry_run": True}, _dry_run_done)
     ]

@@ -4,7 +4,8 @@
 
 The tests hold the committed file against the models by parsing it (tests/infra/test_tables.py), so a model
 changed without running this fails the suite. Every table is on-demand, with point-in-time recovery, encrypted
-under the stage's data key, and protected from deletion.
+under the stage's data key, and protected from deletion; a model whose `Meta` names a `stream_view_type` gets its
+DynamoDB Stream (infra/stream.tf reads the events table's).
 """
 
 import os
@@ -49,6 +50,8 @@ def render_table(spec, *, short_name: str, model_path: str) -> list[str]:
     if spec.range_key:
         head.append(("range_key", _quoted(spec.range_key[0])))
     head.append(("deletion_protection_enabled", "true"))
+    if spec.stream_view_type:
+        head += [("stream_enabled", "true"), ("stream_view_type", _quoted(spec.stream_view_type))]
     width = max(len(key) for key, _ in head)
     lines += [f"  {key.ljust(width)} = {value}" for key, value in head]
     for attribute in spec.attribute_definitions():

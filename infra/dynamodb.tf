@@ -54,6 +54,8 @@ resource "aws_dynamodb_table" "events" {
   hash_key                    = "bucket"
   range_key                   = "eventId"
   deletion_protection_enabled = true
+  stream_enabled              = true
+  stream_view_type            = "NEW_IMAGE"
 
   attribute {
     name = "bucket"

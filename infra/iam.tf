@@ -230,6 +230,92 @@ resource "aws_iam_role_policy" "ws" {
   policy = data.aws_iam_policy_document.ws.json
 }
 
+# The stream function: the events table's stream, batch by batch (pipeline/), to the sockets subscribed to each
+# change's repository. Lambda reads the stream and parks what fails with this role too, not with one of its own.
+data "aws_iam_policy_document" "stream" {
+  # What Lambda's event source mapping calls to read the stream (infra/stream.tf), on this table's stream only, as
+  # AWS's own example policy for a stream-triggered function scopes them.
+  statement {
+    sid       = "ReadStream"
+    actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+    resources = [aws_dynamodb_table.events.stream_arn]
+  }
+
+  # Events beside the batch (pipeline/): read by Query, never written (the app writes them, with the change).
+  statement {
+    sid       = "ReadEvents"
+    actions   = ["dynamodb:Query"]
+    resources = [aws_dynamodb_table.events.arn]
+  }
+
+  # Fan-out: the connections subscribed to a change's repository (realtime/gateway.py: fan_out).
+  statement {
+    sid       = "Subscribers"
+    actions   = ["dynamodb:Query"]
+    resources = [aws_dynamodb_table.subscriptions.arn]
+  }
+
+  # A connection API Gateway says is gone (410) is forgotten, and its subscriptions with it
+  # (realtime/gateway.py: connection_forget). Never a new connection or subscription: those are the ws function's.
+  statement {
+    sid       = "ForgetGoneConnections"
+    actions   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.connections.arn, aws_dynamodb_table.subscriptions.arn]
+  }
+
+  statement {
+    sid       = "Secrets"
+    actions   = ["ssm:GetParametersByPath"]
+    resources = [local.ssm_path_arn]
+  }
+
+  # Posting only: closing a socket (DELETE) is for the app and the ws function, at logout or when access ends.
+  statement {
+    sid       = "Sockets"
+    actions   = ["execute-api:ManageConnections"]
+    resources = ["${aws_apigatewayv2_api.ws.execution_arn}/${local.websocket_stage}/POST/@connections/*"]
+  }
+
+  # Lambda's on-failure destination for a stream source sends with the function's execution role.
+  statement {
+    sid       = "ParkFailures"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.stream_failures.arn]
+  }
+
+  # The failure queue is encrypted under the data key: a sender needs both actions (SQS's server-side encryption
+  # documentation), and only through SQS, so the role can decrypt nothing else under that key.
+  statement {
+    sid       = "FailureQueueKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.data.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sqs.${var.region}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.stream.arn}:*"]
+  }
+}
+
+resource "aws_iam_role" "stream" {
+  name               = local.roles.stream
+  description        = "The stream Lambda function of ${local.name}"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+resource "aws_iam_role_policy" "stream" {
+  name   = local.roles.stream
+  role   = aws_iam_role.stream.id
+  policy = data.aws_iam_policy_document.stream.json
+}
+
 # API Gateway invokes the functions through this role rather than through permissions on the functions, so
 # Terraform can wire both APIs before Zappa has created the functions.
 data "aws_iam_policy_document" "apigateway_assume" {
@@ -353,20 +439,21 @@ data "aws_iam_policy_document" "deploy" {
       local.function_arns.app, "${local.function_arns.app}:*",
       local.function_arns.reconcile, "${local.function_arns.reconcile}:*",
       local.function_arns.ws, "${local.function_arns.ws}:*",
+      local.function_arns.stream, "${local.function_arns.stream}:*",
     ]
   }
 
   statement {
     sid       = "ReadRoles"
     actions   = ["iam:GetRole"]
-    resources = [aws_iam_role.app.arn, aws_iam_role.reconcile.arn, aws_iam_role.ws.arn]
+    resources = [aws_iam_role.app.arn, aws_iam_role.reconcile.arn, aws_iam_role.ws.arn, aws_iam_role.stream.arn]
   }
 
-  # Handed to Lambda only: the schedule is Terraform's (observability.tf), so no role goes to EventBridge.
+  # Handed to Lambda only: the schedule is Terraform's (schedule.tf), so no role goes to EventBridge.
   statement {
     sid       = "PassRoles"
     actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.app.arn, aws_iam_role.reconcile.arn, aws_iam_role.ws.arn]
+    resources = [aws_iam_role.app.arn, aws_iam_role.reconcile.arn, aws_iam_role.ws.arn, aws_iam_role.stream.arn]
 
     condition {
       test     = "StringEquals"

@@ -27,6 +27,12 @@ resource "aws_cloudwatch_log_group" "ws" {
   kms_key_id        = aws_kms_key.data.arn
 }
 
+resource "aws_cloudwatch_log_group" "stream" {
+  name              = "/aws/lambda/${local.functions.stream}"
+  retention_in_days = local.log_retention_days
+  kms_key_id        = aws_kms_key.data.arn
+}
+
 resource "aws_cloudwatch_log_group" "access" {
   for_each = toset(["app", "ws"])
 
@@ -230,6 +236,48 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
+# The stream function is falling behind the events table (stream.tf). Healthy, a record is read within a second
+# (Lambda polls each shard four times a second, no batching window), and a poison record's retries may hold the
+# shard for a minute or two before it is parked, which `stream-failures` reports; 3 of 5 minutes over one minute
+# means the function stays behind (throttled, failing every batch, or slower than the writes). A minute late is
+# already a stale live view, and leaves most of the hour before records age out into the failure queue. Maximum,
+# on the function (every version and alias): the oldest record waiting is the one a browser waits for.
+resource "aws_cloudwatch_metric_alarm" "stream_iterator_age" {
+  alarm_name          = "${local.name}-stream-iterator-age"
+  alarm_description   = "The stream function read records over a minute old in 3 of the last 5 minutes"
+  namespace           = "AWS/Lambda"
+  metric_name         = "IteratorAge"
+  dimensions          = { FunctionName = local.functions.stream }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = 60000
+  comparison_operator = "GreaterThanThreshold"
+  # No records, no invocations, no data: a quiet stream is a healthy one.
+  treat_missing_data = "notBreaching"
+  alarm_actions      = [aws_sns_topic.alarms.arn]
+  ok_actions         = [aws_sns_topic.alarms.arn]
+}
+
+# Any record parked is a change some browsers never got, until it is replayed (docs/OPERATIONS.md); the alarm stays
+# on while the queue holds one. The records themselves leave the stream after 24 hours.
+resource "aws_cloudwatch_metric_alarm" "stream_failures" {
+  alarm_name          = "${local.name}-stream-failures"
+  alarm_description   = "Stream records the stream function gave up on are parked in the failure queue: replay them"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.stream_failures.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
 # What users see: the app answering 5xx through the HTTP API (the first sign of an outage, for the RTO).
 resource "aws_cloudwatch_metric_alarm" "app_5xx" {
   alarm_name          = "${local.name}-app-5xx"
@@ -275,6 +323,10 @@ locals {
       [local.namespace, "GitHubRateLimitRemaining", "Stage", local.stage, "Credential", "app", { stat = "Minimum" }],
       [local.namespace, "GitHubRateLimitRemaining", "Stage", local.stage, "Credential", "installation", { stat = "Minimum" }],
       [local.namespace, "GitHubRateLimitRemaining", "Stage", local.stage, "Credential", "user", { stat = "Minimum" }],
+    ] },
+    { title = "Events stream: oldest record read (ms), records parked", metrics = [
+      ["AWS/Lambda", "IteratorAge", "FunctionName", local.functions.stream, { stat = "Maximum" }],
+      ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.stream_failures.name, { stat = "Maximum", yAxis = "right" }],
     ] },
     { title = "DynamoDB throttles", metrics = [
       [local.namespace, "DynamoDBThrottles", "Stage", local.stage, { stat = "Sum" }],

@@ -17,3 +17,11 @@ resource "aws_ssm_parameter" "token_kms_key_id" {
   value       = aws_kms_key.tokens.arn
   #checkov:skip=CKV2_AWS_34:Not a secret: a key ARN; using the key needs IAM permission on it.
 }
+
+resource "aws_ssm_parameter" "stream_failure_queue_url" {
+  name        = "${local.ssm_path}/STREAM_FAILURE_QUEUE_URL"
+  description = "The queue where the events stream parks the records its function gave up on (stream.tf)"
+  type        = "String"
+  value       = aws_sqs_queue.stream_failures.url
+  #checkov:skip=CKV2_AWS_34:Not a secret: a queue URL; reading or writing the queue needs IAM permission on it.
+}

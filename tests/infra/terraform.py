@@ -4,6 +4,7 @@ Each check takes a directory (infra/ itself, or a deliberately broken copy of it
 problems it finds, one readable sentence each; an empty list means it agrees.
 """
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,7 @@ def terraform_tables(config: Config, *, workspace: str) -> dict[str, tuple[str, 
             range_key=_key(body.get("range_key"), types),
             indexes=indexes,
             ttl_attribute=ttl[0]["attribute_name"] if ttl else None,
+            stream_view_type=body.get("stream_view_type") if body.get("stream_enabled") is True else None,
         )
         found[name] = (label, spec, body)
     return found
@@ -136,6 +138,11 @@ def _spec_problems(table: str, model_spec: TableSpec, declared: TableSpec) -> li
         problems.append(
             f"table {table}: the model expires items by {model_spec.ttl_attribute}, "
             f"Terraform's TTL attribute is {declared.ttl_attribute}"
+        )
+    if model_spec.stream_view_type != declared.stream_view_type:
+        problems.append(
+            f"table {table}: the model streams {model_spec.stream_view_type}, "
+            f"Terraform streams {declared.stream_view_type}"
         )
     return problems
 
@@ -186,6 +193,7 @@ def table_problems(
             range_key=wanted[name].range_key,
             indexes=wanted[name].indexes,
             ttl_attribute=wanted[name].ttl_attribute,
+            stream_view_type=wanted[name].stream_view_type,
         )
         problems += _spec_problems(name, model_spec, spec)
         problems += _settings_problems(name, body, data_key)
@@ -221,9 +229,15 @@ def statements(config: Config, document: str) -> list[dict]:
 
 
 def _table_reference(resource: str) -> tuple[str, str] | None:
-    """`${aws_dynamodb_table.users.arn}` -> ("users", ""); `.../index/*` -> ("users", "/index/*")."""
-    match = re.fullmatch(r"\$\{aws_dynamodb_table\.([a-z0-9_]+)\.arn\}(.*)", resource)
-    return (match.group(1), match.group(2)) if match else None
+    """A table's resource as (table, what of it): `${aws_dynamodb_table.users.arn}` -> ("users", ""),
+    `.../index/*` -> ("users", "@index"), `${aws_dynamodb_table.events.stream_arn}` -> ("events", "@stream")."""
+    match = re.fullmatch(r"\$\{aws_dynamodb_table\.([a-z0-9_]+)\.(arn|stream_arn)\}(.*)", resource)
+    if match is None:
+        return None
+    table, attribute, suffix = match.groups()
+    if attribute == "stream_arn":
+        return table, f"@stream{suffix}"
+    return table, {"": "", "/index/*": "@index", "/stream/*": "@stream"}.get(suffix, f"@{suffix}")
 
 
 def grants(config: Config, document: str) -> set[tuple[str, str]]:
@@ -250,7 +264,8 @@ def wildcard_problems(config: Config, document: str) -> list[str]:
 
 
 def dynamodb_grants(config: Config, document: str) -> dict[str, set[str]]:
-    """Table resource label -> the DynamoDB actions the document grants on it (or on its indexes, marked `@index`)."""
+    """Table resource label -> the DynamoDB actions the document grants on it (or on its indexes, marked `@index`, or
+    on its stream, `@stream`)."""
     found: dict[str, set[str]] = {}
     for action, resource in grants(config, document):
         if not action.startswith("dynamodb:"):
@@ -259,8 +274,8 @@ def dynamodb_grants(config: Config, document: str) -> dict[str, set[str]]:
         if reference is None:
             found.setdefault(resource, set()).add(action)
             continue
-        table, suffix = reference
-        found.setdefault(table, set()).add(action if not suffix else f"{action}@index")
+        table, part = reference
+        found.setdefault(table, set()).add(f"{action}{part}")
     return found
 
 
@@ -284,6 +299,46 @@ def expected_problems(config: Config, document: str, expected: dict[str, set[str
     for action, resource in sorted(others - wanted):
         problems.append(f"policy {document}: has more than it needs: {action} on {resource}")
     return problems
+
+
+# --- One resource's settings --------------------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _dig(body: dict, path: str):
+    """`destination_config.on_failure.destination_arn`: down through nested blocks (each a list of one)."""
+    value = body
+    for part in path.split("."):
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def resource_problems(directory: Path, kind: str, label: str, expected: dict[str, object]) -> list[str]:
+    """One resource has each of the `expected` settings as written (a dotted path reaches into nested blocks)."""
+    body = load(directory).resources.get(kind, {}).get(label)
+    if body is None:
+        return [f"{kind}.{label}: not declared"]
+    problems = []
+    for path, wanted in expected.items():
+        found = _dig(body, path)
+        if found is _MISSING:
+            problems.append(f"{kind}.{label}: {path} is not set, and must be {wanted!r}")
+        elif found != wanted:
+            problems.append(f"{kind}.{label}: {path} is {found!r}, not {wanted!r}")
+    return problems
+
+
+def jsonencoded(value: str):
+    """What Terraform's `jsonencode({...})` of plain keys, strings, numbers and lists makes, as Python."""
+    match = re.fullmatch(r"\$\{jsonencode\((.*)\)\}", value, re.DOTALL)
+    if match is None:
+        raise ValueError(f"not a jsonencode(...): {value}")
+    return json.loads(re.sub(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*=", r'\1"\2":', match.group(1)))
 
 
 # --- CloudFront ---------------------------------------------------------------------------------------------------

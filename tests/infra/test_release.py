@@ -7,7 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devstack import release
+from devstack import package, release
 
 STAGE = "prod"
 TO = release.Buckets.of(STAGE, "123456789012")  # moto's account
@@ -17,7 +17,7 @@ NO_CALLS = object()  # a Lambda client that would fail on any use: refused relea
 def _built(directory, sha: str) -> dict:
     """A release directory as `release.build` leaves it, with small stand-in zips."""
     directory.mkdir(parents=True)
-    for function in ("app", "reconcile", "ws"):
+    for function in package.FUNCTIONS:
         with zipfile.ZipFile(directory / release.zip_name(function, sha), "w") as archive:
             archive.writestr("handler.py", f"# {function} of {sha}\n")
     with zipfile.ZipFile(directory / "static.zip", "w") as archive:
@@ -54,6 +54,7 @@ def test_each_function_is_updated_from_its_zip_in_s3_or_created_the_first_time(t
 
     assert commands == [
         ["update", "prod_ws", "--zip", f"s3://{bucket}/releases/{'a' * 40}/lambda-ws-{'a' * 40}.zip"],
+        ["update", "prod_stream", "--zip", f"s3://{bucket}/releases/{'a' * 40}/lambda-stream-{'a' * 40}.zip"],
         ["update", "prod_reconcile", "--zip", f"s3://{bucket}/releases/{'a' * 40}/lambda-reconcile-{'a' * 40}.zip"],
         ["deploy", "prod", "--zip", f"s3://{bucket}/releases/{'a' * 40}/lambda-app-{'a' * 40}.zip"],
     ]
@@ -113,7 +114,7 @@ def test_it_refuses_to_publish_a_zip_changed_since_it_was_built(s3, tmp_path):
 def test_the_manifest_records_what_runs_on_lambda(tmp_path):
     manifest = _built(tmp_path / "a", "a" * 40)
 
-    assert set(manifest["functions"]) == {"app", "reconcile", "ws"}
+    assert set(manifest["functions"]) == {"app", "reconcile", "ws", "stream"}
     assert manifest["versions"]["Django"] == "5.2.19"
     assert manifest["versions"]["zappa"] == "0.63.0"
     assert len(manifest["functions"]["app"]["sha256"]) == 64
@@ -126,3 +127,22 @@ def test_it_refuses_a_release_whose_extensions_need_a_newer_glibc_than_the_runti
     release.runnable(manifest, "python3.12")  # Amazon Linux 2023 has 2.34
     with pytest.raises(release.ReleaseError, match="needs glibc 2.34, and python3.11 has 2.26"):
         release.runnable(manifest, "python3.11")
+
+
+def test_every_function_is_deployed_checked_and_rolled_back():
+    assert sorted(release.ORDER) == sorted(package.FUNCTIONS)
+    assert all(release.checks(function, "dev.actions-dashboard.example.com") for function in package.FUNCTIONS)
+
+
+def test_the_stream_function_is_deployed_after_the_sockets_it_posts_to_and_before_the_app_that_writes_events():
+    assert release.ORDER.index("ws") < release.ORDER.index("stream") < release.ORDER.index("app")
+
+
+def test_the_stream_functions_deploy_check_passes_on_its_handler():
+    """The check a new version of the stream function must pass, on its handler: an empty batch, no failures."""
+    from pipeline.lambda_stream import handler
+
+    ((what, event, passes),) = release.checks("stream", "dev.actions-dashboard.example.com")
+
+    assert passes(handler(event, None)), what
+    assert not passes({"batchItemFailures": [{"itemIdentifier": "1"}]})

@@ -180,3 +180,47 @@ def test_it_fails_when_a_model_changes_its_ttl_attribute():
         "table actions-dashboard-prod-events: the model expires items by deleteAt, Terraform's TTL attribute is "
         "expiresAt"
     ]
+
+
+# --- Streams: the events table's feeds the stream function (infra/stream.tf) --------------------------------------
+
+
+def test_terraform_streams_the_events_table_as_its_model_declares():
+    declared = terraform_tables(load(INFRA), workspace="prod")
+    streams = {name: spec.stream_view_type for name, (_, spec, _) in declared.items() if spec.stream_view_type}
+
+    assert streams == {"actions-dashboard-prod-events": "NEW_IMAGE"}
+    assert model_specs()["events"].stream_view_type == "NEW_IMAGE"
+
+
+def test_it_fails_when_terraform_loses_the_events_stream(infra_copy):
+    break_table(infra_copy, "events", "stream_enabled              = true", "stream_enabled              = false")
+
+    assert problems(infra_copy) == [
+        "table actions-dashboard-prod-events: the model streams NEW_IMAGE, Terraform streams None"
+    ]
+
+
+def test_it_fails_when_terraform_streams_another_view(infra_copy):
+    break_table(infra_copy, "events", '"NEW_IMAGE"', '"NEW_AND_OLD_IMAGES"')
+
+    assert problems(infra_copy) == [
+        "table actions-dashboard-prod-events: the model streams NEW_IMAGE, Terraform streams NEW_AND_OLD_IMAGES"
+    ]
+
+
+def test_it_fails_when_a_model_gains_a_stream_terraform_lacks():
+    specs = model_specs()
+    specs["sessions"] = dataclasses.replace(specs["sessions"], stream_view_type="KEYS_ONLY")
+
+    assert problems(specs=specs) == [
+        "table actions-dashboard-prod-sessions: the model streams KEYS_ONLY, Terraform streams None"
+    ]
+
+
+def test_the_generator_writes_a_stream_only_for_a_model_that_declares_one():
+    events = "\n".join(generator.render_table(model_specs()["events"], short_name="events", model_path="m"))
+    sessions = "\n".join(generator.render_table(model_specs()["sessions"], short_name="sessions", model_path="m"))
+
+    assert '  stream_enabled              = true\n  stream_view_type            = "NEW_IMAGE"\n' in events
+    assert "stream" not in sessions

@@ -1,5 +1,5 @@
-"""zappa_settings.json: three functions per stage, dev and prod alike but for their environment, and every name
-in it the one Terraform gives the same thing."""
+"""zappa_settings.json: one Zappa stage per function (app, reconcile, ws, stream) for each of dev and prod, alike but
+for their environment, and every name in it the one Terraform gives the same thing."""
 
 import importlib
 import json
@@ -27,7 +27,7 @@ def stage(name: str) -> ZappaCLI:
     return cli
 
 
-def test_it_has_three_functions_for_each_of_dev_and_prod():
+def test_it_has_every_function_for_each_of_dev_and_prod():
     assert set(json.loads(SETTINGS.read_text())) == {
         f"{s}{suffix}" for s in ("dev", "prod") for suffix in FUNCTIONS.values()
     }
@@ -59,15 +59,19 @@ def test_every_stage_is_safe_to_deploy(name):
 
 
 def test_each_function_fits_its_trigger():
-    app, reconcile, ws = (stage(f"prod{suffix}").stage_config for suffix in FUNCTIONS.values())
+    app, reconcile, ws, stream = (stage(f"prod{suffix}").stage_config for suffix in FUNCTIONS.values())
 
     assert app["timeout_seconds"] <= 30  # the HTTP API gives up after 30 s
     assert ws["timeout_seconds"] <= 29  # the WebSocket API after 29 s
     assert reconcile["timeout_seconds"] < 300  # a pass ends before the next one starts
     assert reconcile["lambda_concurrency"] == 1  # and two passes never run at once
-    # The schedule is Terraform's (infra/schedule.tf), on the `live` alias: Zappa makes none.
-    assert [config.get("events", []) for config in (app, reconcile, ws)] == [[], [], []]
+    # A stuck batch holds its shard (parallelization 1) for at most a minute per try, 4 tries (infra/stream.tf).
+    assert stream["timeout_seconds"] <= 60
+    # The schedule and the stream's source mapping are Terraform's (infra/schedule.tf, infra/stream.tf), on the
+    # `live` alias: Zappa makes neither.
+    assert [config.get("events", []) for config in (app, reconcile, ws, stream)] == [[], [], [], []]
     assert ws["lambda_handler"] == "realtime.lambda_ws.handler"
+    assert stream["lambda_handler"] == "pipeline.lambda_stream.handler"
 
 
 def test_every_stage_runs_on_one_supported_runtime_and_refuses_zappa_by_hand():
@@ -86,7 +90,11 @@ def test_every_function_path_named_imports():
     schedule = load(INFRA).resources["aws_cloudwatch_event_target"]["reconcile"]["input"]
     named.add(re.search(r'command = "([^"]+)"', schedule).group(1))  # what Zappa's handler runs for the schedule
 
-    assert named == {"realtime.lambda_ws.handler", "dashboard.reconciliation.scheduled"}
+    assert named == {
+        "realtime.lambda_ws.handler",
+        "pipeline.lambda_stream.handler",
+        "dashboard.reconciliation.scheduled",
+    }
     for path in named:
         module, _, function = path.rpartition(".")
         assert callable(getattr(importlib.import_module(module), function)), path
@@ -131,8 +139,8 @@ def test_snapstart_restores_the_app_from_a_snapshot_of_django_already_started():
     for name in json.loads(SETTINGS.read_text()):
         config = stage(name).stage_config
         app = name in ("dev", "prod")
-        # On the app alone: the one a person waits for. The socket function is light, reconciliation runs on a
-        # schedule, and a snapshot is paid for while its version is active (docs/OPERATIONS.md, Cost).
+        # On the app alone: the one a person waits for. The socket and stream functions are light, reconciliation
+        # runs on a schedule, and a snapshot is paid for while its version is active (docs/OPERATIONS.md, Cost).
         assert config["snap_start"] == ("PublishedVersions" if app else "None"), name
         # Zappa starts Django while Lambda initialises (otherwise on the first request), so the snapshot holds it.
         assert config["aws_environment_variables"]["INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT"] == "1", name
