@@ -324,8 +324,9 @@ locals {
       [local.namespace, "GitHubRateLimitRemaining", "Stage", local.stage, "Credential", "installation", { stat = "Minimum" }],
       [local.namespace, "GitHubRateLimitRemaining", "Stage", local.stage, "Credential", "user", { stat = "Minimum" }],
     ] },
-    { title = "Events stream: oldest record read (ms), records parked", metrics = [
+    { title = "Events stream: oldest record read (ms), records failed and parked", metrics = [
       ["AWS/Lambda", "IteratorAge", "FunctionName", local.functions.stream, { stat = "Maximum" }],
+      [local.namespace, "StreamRecordsFailed", "Stage", local.stage, { stat = "Sum", yAxis = "right" }],
       ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.stream_failures.name, { stat = "Maximum", yAxis = "right" }],
     ] },
     { title = "DynamoDB throttles", metrics = [

@@ -77,7 +77,8 @@ class QueueFailures:
     def parked(self) -> list[Parked]:
         found: list[Parked] = []
         while True:
-            answer = self.client.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            # A second's wait: an immediate answer samples only some of SQS's servers and may say empty wrongly.
+            answer = self.client.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
             messages = answer.get("Messages") or []
             if not messages:
                 return found

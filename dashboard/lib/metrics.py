@@ -26,6 +26,7 @@ METRICS = {
     "ReconcileErrors": "Count",  # runs or deliveries reconciliation could not repair this pass
     "FanoutDelivered": "Count",  # pushes to sockets through the WebSocket API
     "FanoutGone": "Count",  # pushes API Gateway answered 410 (the socket had gone)
+    "StreamRecordsFailed": "Count",  # stream records a pipeline consumer failed on (retried, then parked)
     "GitHubRateLimitRemaining": "Count",  # what GitHub said is left of a credential's hourly budget
     "DynamoDBThrottles": "Count",  # DynamoDB requests refused for throughput (each attempt)
 }
