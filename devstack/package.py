@@ -19,6 +19,7 @@ such as the cold-start benchmark), so the same zip is deployed to dev and then t
 import argparse
 import compileall
 import fnmatch
+import gzip
 import json
 import os
 import re
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_VENV = ROOT / ".venv-lambda"
@@ -104,6 +106,38 @@ PRUNE: list[tuple[str, str]] = [
     ("*/tests/*", "packages' own test suites"),
     *[(f"django/contrib/{app}/*", "Django app not installed") for app in UNUSED_DJANGO_APPS],
 ]
+
+
+def _slimmed(name: str, data: bytes) -> bytes:
+    """What is kept of a file the zip carries: botocore's data without what no call reads.
+
+    Each Lambda start parses the endpoints of every AWS service (1.2 MB) and the whole model of each service it
+    makes a client for, documentation included (DynamoDB's is four fifths prose). botocore reads documentation
+    only to write docstrings, and endpoints only of services it makes clients for.
+    """
+    if name == "botocore/data/endpoints.json":
+        endpoints = json.loads(data)
+        for partition in endpoints["partitions"]:
+            partition["services"] = {
+                service: spec for service, spec in partition["services"].items() if service in BOTOCORE_SERVICES
+            }
+        return json.dumps(endpoints, separators=(",", ":")).encode()
+    if re.fullmatch(r"botocore/data/[^/]+/[^/]+/service-2\.json(\.gz)?", name):
+        packed = name.endswith(".gz")
+        model = _undocumented(json.loads(gzip.decompress(data) if packed else data))
+        text = json.dumps(model, separators=(",", ":")).encode()
+        return gzip.compress(text, mtime=0) if packed else text
+    return data
+
+
+def _undocumented(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _undocumented(item) for key, item in value.items() if key not in ("documentation", "documentationUrl")
+        }
+    if isinstance(value, list):
+        return [_undocumented(item) for item in value]
+    return value
 
 
 def _pruned(name: str) -> bool:
@@ -311,12 +345,13 @@ def prune(
             if _pruned(info.filename) or info.filename.split("/")[0] in replaced:
                 dropped += 1
                 continue
-            zout.writestr(info, zin.read(info.filename), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+            data = _slimmed(info.filename, zin.read(info.filename))
+            zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
             kept += 1
         for name, path in added.items():
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
-            zout.writestr(info, path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+            zout.writestr(info, _slimmed(name, path.read_bytes()), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
             kept += 1
     return kept, dropped
 

@@ -1,8 +1,11 @@
 """The release zip builds offline, stays under its size budget, and carries what Lambda needs and nothing else."""
 
 import ast
+import gzip
 import json
 import os
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -60,6 +63,36 @@ def test_it_carries_the_static_manifest_django_names_files_by(release_zip):
 
     assert "dashboard/app.css" in manifest["paths"]
     assert manifest["paths"]["dashboard/app.css"] != "dashboard/app.css"  # a hashed name
+
+
+# Each AWS client the functions make, in the region they run in, and the endpoint botocore resolves for it.
+CLIENTS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import botocore.session
+session = botocore.session.get_session()
+session.set_credentials("x", "y")
+print(json.dumps({name: session.create_client(name, "eu-west-2").meta.endpoint_url for name in sys.argv[2:]}))
+"""
+
+
+def test_botocores_data_carries_no_documentation_nor_other_services_and_every_client_still_resolves(
+    release_zip, tmp_path
+):
+    """Each start parses these files: the zip's are slimmed (devstack/package.py `_slimmed`), and botocore loaded
+    from the zip makes each client the functions make, at the same endpoint as from the full data."""
+    with zipfile.ZipFile(release_zip) as archive:
+        archive.extractall(tmp_path, [name for name in archive.namelist() if name.startswith("botocore/")])
+    endpoints = json.loads((tmp_path / "botocore/data/endpoints.json").read_bytes())
+    model = (tmp_path / "botocore/data/dynamodb/2012-08-10/service-2.json.gz").read_bytes()
+    services = sorted(package.BOTOCORE_SERVICES)
+
+    assert all(set(partition["services"]) <= package.BOTOCORE_SERVICES for partition in endpoints["partitions"])
+    assert b"documentation" not in gzip.decompress(model)
+    slim = subprocess.run([sys.executable, "-I", "-c", CLIENTS, str(tmp_path), *services], capture_output=True)
+    full = subprocess.run([sys.executable, "-c", CLIENTS, "", *services], capture_output=True, check=True)
+    assert slim.returncode == 0, slim.stderr.decode()[-2000:]
+    assert json.loads(slim.stdout) == json.loads(full.stdout)
 
 
 def test_a_release_zip_serves_every_stage(release_zip):
