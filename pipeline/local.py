@@ -113,6 +113,7 @@ class StreamReader:
         self._iterators: dict[str, str | None] = {}
         self._shards: list[dict] = []
         self._listed_at = 0.0
+        self._fresh = True  # until its first round, a shard without a position starts at LATEST; later at its start
         self._caught_up = threading.Condition()
         self._caught_up_at = 0.0  # when a round of reads last found nothing new (monotonic)
 
@@ -153,12 +154,11 @@ class StreamReader:
     def _read_until_stopped(self) -> None:
         stream_arn = self._stream_arn()
         positions = Positions(self.positions_path, stream_arn)
-        fresh = True  # shards there when the reader starts begin at LATEST; later ones at their start
         while not self._stopping.is_set():
             read_any = False
-            for shard in self._open_shards(stream_arn, positions, fresh=fresh):
+            for shard in self._open_shards(stream_arn, positions, fresh=self._fresh):
                 read_any |= self._read_shard(stream_arn, shard["ShardId"], positions)
-            fresh = False
+            self._fresh = False
             self.ready.set()
             if not read_any:
                 with self._caught_up:
@@ -181,11 +181,12 @@ class StreamReader:
         if fresh or now - self._listed_at > SHARDS_EVERY_SECONDS:
             self._shards = self._described_shards(stream_arn)
             self._listed_at = now
+        unfinished = {shard["ShardId"] for shard in self._shards if positions.get(shard["ShardId"]) != "done"}
         shards = []
         for shard in self._shards:
             shard_id = shard["ShardId"]
-            if positions.get(shard_id) == "done":
-                continue
+            if shard_id not in unfinished or shard.get("ParentShardId") in unfinished:
+                continue  # read to its end, or a child whose parent is not: a shard's order goes on in its child
             if shard_id not in self._iterators:
                 self._iterators[shard_id] = self._iterator(stream_arn, shard_id, positions.get(shard_id), fresh=fresh)
             shards.append(shard)
