@@ -2,7 +2,10 @@
 
 import contextlib
 import os
+import shutil
+import tempfile
 import threading
+import time
 from collections import Counter
 
 from devstack import dynamodb_local
@@ -26,9 +29,13 @@ def local_stack(*, simulator: bool = False, **simulator_options):
     port = dynamodb_local.free_port()
     sim_port = dynamodb_local.free_port()
     key = _app_key()
+    stream_state = tempfile.mkdtemp(prefix="bench-stream-")
     os.environ.update(
         {
             "DASHBOARD_STAGE": "test",
+            # The local stream reader's positions and parked records (pipeline/local.py): this run's own, not the
+            # ones `make run` keeps beside its data.
+            "STREAM_LOCAL_STATE_DIR": stream_state,
             "DJANGO_SETTINGS_MODULE": "dashboard.settings",
             "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{port}",
             "DYNAMODB_TABLE_PREFIX": "bench-",
@@ -54,6 +61,7 @@ def local_stack(*, simulator: bool = False, **simulator_options):
             yield sim
     finally:
         dynamodb_local.stop(server)
+        shutil.rmtree(stream_state, ignore_errors=True)
 
 
 class DynamoDBRequests:
@@ -199,3 +207,73 @@ def seed_repositories(user_id: int, count: int, runs_per_repo: int):
         visibility_epoch=visibility_epoch(),
     ).save()
     return GitHubUser(id=user_id, login="bench")
+
+
+_committed = threading.local()
+
+
+def _commit_seen(**kwargs) -> None:
+    _committed.at = time.time() * 1000
+
+
+def _commits_timed() -> None:
+    """Note in each thread when DynamoDB last answered one of its TransactWriteItems: when a change's event was
+    committed, so in the stream. Registered once on the shared client."""
+    from dashboard.lib.dynamo import shared_client
+
+    client = shared_client()
+    client.meta.events.register("after-call.dynamodb.TransactWriteItems", _commit_seen, unique_id="bench-commits")
+
+
+def run_change_record(run_id: int, repo: str = "acme/api") -> float:
+    """Store a new state of run `run_id` as a webhook does (runs/cache.py: the run and its event in one
+    transaction, then the summary); the wall clock in ms when the transaction was answered, from which a change's
+    latency is counted (its event is in the stream from then on)."""
+    from datetime import UTC, datetime
+
+    from runs.cache import run_record
+    from runs.states import RunState
+
+    state = RunState.from_github(
+        {
+            "id": run_id,
+            "status": "in_progress",
+            "updated_at": datetime.now(UTC).isoformat(),
+            "workflow_id": 1,
+            "name": "CI",
+            "head_branch": "main",
+            "repository": {"full_name": repo, "default_branch": "main"},
+        }
+    )
+    _commits_timed()
+    if not run_record(state):
+        raise RuntimeError(f"run {run_id} was not stored: is it new?")
+    return _committed.at
+
+
+def job_change_record(job_id: int, *, run_id: int, repo: str = "acme/api") -> float:
+    """Store a job's completion as a webhook does (runs/cache.py: the job and its event in one transaction); the
+    wall clock in ms when the transaction was answered."""
+    from datetime import UTC, datetime
+
+    from runs.cache import job_record
+    from runs.states import JobState
+
+    now = datetime.now(UTC).isoformat()
+    state = JobState.from_github(
+        {
+            "id": job_id,
+            "run_id": run_id,
+            "name": f"test ({job_id})",
+            "status": "completed",
+            "conclusion": "success",
+            "started_at": now,
+            "completed_at": now,
+            "steps": [],
+        },
+        repo_id=repo,
+    )
+    _commits_timed()
+    if not job_record(state):
+        raise RuntimeError(f"job {job_id} was not stored: is it new?")
+    return _committed.at

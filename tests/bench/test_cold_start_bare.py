@@ -12,7 +12,16 @@ import pytest
 from bench import cold_start
 from devstack import package
 
-APP_CODE = ("accounts/", "dashboard/", "runs/", "webhooks/", "realtime/", "manage.py", "__pycache__/manage.")
+APP_CODE = (
+    "accounts/",
+    "dashboard/",
+    "runs/",
+    "webhooks/",
+    "realtime/",
+    "pipeline/",
+    "manage.py",
+    "__pycache__/manage.",
+)
 # Whatever else of the project's the app's zip carries (the static manifest, the project's dot-files).
 PROJECT_FILES = (*APP_CODE, "build/", ".chromium", ".java", ".gitignore")
 

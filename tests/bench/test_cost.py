@@ -51,7 +51,16 @@ def test_it_reads_the_deliveries_per_run_the_webhook_benchmark_measured(results)
     )
 
 
-@pytest.mark.parametrize("key", ["overview.read_units", "webhooks.write_units", "lambda.cold_start"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "overview.read_units",
+        "webhooks.write_units",
+        "lambda.cold_start",
+        "webhooks.coalesced_messages",
+        "webhooks.stream_fanout_ms",
+    ],
+)
 def test_it_refuses_results_without_the_counts_it_needs(results, key):
     del results[key]
 
@@ -66,17 +75,65 @@ def test_it_refuses_results_measured_before_the_details_it_needs(results):
         cost.estimate(results)
 
 
-def test_coalescing_bounds_messages_by_connection_time_not_by_changes(results):
-    as_built = _line(cost.estimate(results, runs_per_day=100_000, dashboards=1_000), "WebSocket messages")
-    coalesced = _line(
-        cost.estimate(results, runs_per_day=100_000, dashboards=1_000, coalesce_seconds=1), "WebSocket messages"
-    )
-    busier = _line(
-        cost.estimate(results, runs_per_day=200_000, dashboards=1_000, coalesce_seconds=1), "WebSocket messages"
-    )
+def test_coalescing_sends_at_most_one_message_a_second_to_each_connection(results):
+    busy = cost.fan_out(results, changes_s=80, dashboards=1_000)
+    quiet = cost.fan_out(results, changes_s=0.1, dashboards=10)
 
-    assert coalesced.quantity < as_built.quantity / 10
-    assert busier.quantity == coalesced.quantity  # more runs, the same open dashboards: no more messages
+    assert busy.sends_s <= 1 / cost.COALESCE_SECONDS
+    assert quiet.sends_s < 0.1  # fewer sends than changes: a run's changes come in clusters
+    assert quiet.sends_s > 0.1 * cost.figure_value(results, "webhooks.coalesced_messages") * 0.9
+
+
+def test_messages_grow_with_dashboards_and_bytes_not_with_changes_times_dashboards(results):
+    design = _line(cost.estimate(results), "WebSocket messages")
+    scaled = _line(cost.estimate(results, runs_per_day=100_000, dashboards=1_000), "WebSocket messages")
+
+    assert scaled.quantity < design.quantity * 10_000 / 10
+
+
+def test_api_gateway_bills_a_message_per_32_kb_of_a_send(results):
+    small = cost.fan_out(results, changes_s=1, dashboards=10)
+    large = cost.fan_out(results, changes_s=300, dashboards=10)
+
+    assert small.billed_per_send == 1
+    assert large.billed_per_send > 300 * cost.change_kb(results) / 32
+    assert large.posts_per_send > 1  # over API Gateway's 128 KB a message: split
+
+
+def test_the_stream_function_is_costed_from_its_measured_posts(results):
+    heavier = copy.deepcopy(results)
+    heavier["webhooks.stream_fanout_ms"]["details"]["cpu_ms_per_post"] *= 2
+    load = {"runs_per_day": 10_000, "dashboards": 100}
+
+    before = _line(cost.estimate(results, **load), "Lambda compute").dollars
+    after = _line(cost.estimate(heavier, **load), "Lambda compute").dollars
+
+    assert after > before
+
+
+def test_the_fan_out_constants_are_the_apps(settings):
+    """bench/cost.py runs without Django, so it keeps these as constants: they must say what the code does."""
+    from realtime import coalesce, gateway, models
+
+    assert coalesce.OVERLAP.total_seconds() == cost.COALESCE_OVERLAP_SECONDS
+    assert cost.EVENT_SHARDS == models.BUCKET_SHARDS
+    assert cost.MESSAGE_KB * 1024 == gateway.MAX_MESSAGE_BYTES
+
+
+def test_memory_is_zappas():
+    from devstack.package import FUNCTIONS, stage_setting, zappa_stage
+
+    assert set(cost.MEMORY_GB) == set(FUNCTIONS)
+    for function, gigabytes in cost.MEMORY_GB.items():
+        assert stage_setting(zappa_stage("prod", function), "memory_size") == gigabytes * 1024
+
+
+def test_the_budget_and_what_would_bring_the_cost_down_are_stated(results):
+    lines = cost.estimate(results)
+    text = cost.render(lines)
+
+    assert f"Budget: ${cost.BUDGET:g}" in text
+    assert all(lever.saving > 0 and f"{lever.change}: $" in text for lever in cost.levers(lines))
 
 
 def test_the_runbook_carries_a_section_it_wrote():
@@ -93,7 +150,8 @@ def test_the_runbook_carries_a_section_it_wrote():
 
 
 def test_it_counts_the_alarm_metrics_terraform_declares(tmp_path):
-    assert cost.alarm_metrics() == 14  # 8 alarms, 2 budgets, 3 function errors; fanout's metric math reads 2
+    # 9 alarms, the GitHub budget twice, one errors alarm per function (4), and fanout's metric math reads 2.
+    assert cost.alarm_metrics() == 17
 
     copy_of_infra = tmp_path / "infra"
     copy_of_infra.mkdir()
@@ -105,7 +163,7 @@ def test_it_counts_the_alarm_metrics_terraform_declares(tmp_path):
             '  alarm_name = "more-${each.key}"\n  metric_name = "Errors"\n}\n'
         )
 
-    assert cost.alarm_metrics(copy_of_infra) == 16
+    assert cost.alarm_metrics(copy_of_infra) == 19
 
 
 def test_it_counts_every_metric_series_the_app_emits_and_every_key(results):

@@ -55,3 +55,15 @@ def test_targets_that_need_aws_say_so():
     for target in report.TARGETS:
         if target.key is None:
             assert _target_row(text, target.text).endswith("| **not measured** |")
+
+
+def test_a_retired_figure_is_dropped_when_results_are_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "RESULTS", tmp_path / "results.json")
+    monkeypatch.setattr(report, "REPORT", tmp_path / "BENCHMARKS.md")
+    (retired,) = sorted(report.RETIRED)[:1]
+    figure = report.Figure("bench.example", "An example", 1.0, "ms", "(none set)", None, "make bench")
+    report.RESULTS.write_text(json.dumps({retired: {"key": retired}}))
+
+    report.record([figure])
+
+    assert set(json.loads(report.RESULTS.read_text())) == {"bench.example"}
