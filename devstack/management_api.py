@@ -38,6 +38,7 @@ class _Connection:
     connected_at: datetime
     messages: list[bytes] = field(default_factory=list)
     gone: bool = False
+    throttled: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ MISSING_TOKEN = _Answer(403, "MissingAuthenticationTokenException", b'{"message"
 # A gone connection gets 410 with no body: the SDKs see the error type only (aws/aws-sdk-java#2200 reports a null
 # message, georgeboot/laravel-echo-api-gateway#9 a body that is not JSON). botocore reads the type from the header.
 GONE = _Answer(410, "GoneException")
+# API Gateway's throttling of the Management API (account-wide request quota); the model's LimitExceededException.
+THROTTLED = _Answer(429, "LimitExceededException", b'{"message":"Too Many Requests"}')
 # The model gives this error a `message`; AWS's own text is not published, so this one is ours.
 TOO_LARGE = _Answer(413, "PayloadTooLargeException", b'{"message":"Message too long"}')
 
@@ -120,6 +123,12 @@ class ManagementApiStandIn:
             if connection := self._connections.get(connection_id):
                 connection.gone = True
 
+    def throttle(self, connection_id: str) -> None:
+        """Posts to this connection are refused as throttled (429), however often they are tried."""
+        with self._lock:
+            if connection := self._connections.get(connection_id):
+                connection.throttled = True
+
     def messages(self, connection_id: str) -> list[bytes]:
         """What was posted to a connection, in arrival order (none for one never connected)."""
         with self._lock:
@@ -134,7 +143,7 @@ class ManagementApiStandIn:
 
     @property
     def statuses(self) -> Counter[int]:
-        """How many posts were answered with each status (200, 410, 413, 403)."""
+        """How many posts were answered with each status (200, 410, 413, 429, 403)."""
         with self._lock:
             return Counter(self._statuses)
 
@@ -158,6 +167,8 @@ class ManagementApiStandIn:
         connection = self._connections.get(connection_id)
         if connection is None or connection.gone:
             return GONE
+        if method == "POST" and connection.throttled:
+            return THROTTLED
         if method == "POST":
             connection.messages.append(body)
             return _Answer(200)

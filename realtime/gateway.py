@@ -9,11 +9,13 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-c
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cache
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from pynamodb.exceptions import DoesNotExist
 
@@ -90,39 +92,49 @@ def messages(events: list[Event]) -> list[str]:
     return frames
 
 
-def _connection_messages_post(connection_id: str, texts: list[str]) -> bool:
-    """One connection's messages, in order; False if it is gone (and forgotten)."""
-    for text in texts:
-        if len(text.encode()) > MAX_MESSAGE_BYTES:
-            text = protocol.reset_frame()  # one change too big to send: the browser re-reads its snapshot
-        if not post(connection_id, text):
-            return False
-    return True
+# What a connection's posting came to: delivered, gone (410, forgotten), or failed after botocore's retries.
+DELIVERED, GONE, FAILED = "delivered", "gone", "failed"
 
 
-def changes_post(events: list[Event]) -> tuple[int, int]:
+def _connection_messages_post(connection_id: str, texts: list[str]) -> str:
+    """One connection's messages, in order."""
+    try:
+        for text in texts:
+            if len(text.encode()) > MAX_MESSAGE_BYTES:
+                text = protocol.reset_frame()  # one change too big to send: the browser re-reads its snapshot
+            if not post(connection_id, text):
+                return GONE
+    except (BotoCoreError, ClientError) as error:
+        # Throttled, or API Gateway failing, past botocore's retries: this connection misses these changes (its
+        # browser re-reads its page when it reconnects) rather than the whole batch being posted again to all.
+        logger.warning("fan-out: a post to a connection failed: %s", type(error).__name__)
+        return FAILED
+    return DELIVERED
+
+
+def changes_post(events: list[Event]) -> dict[str, int]:
     """Post a batch of changes to the connections subscribed to their repositories: each connection one message
     (more only past API Gateway's size limit) with the changes of its repositories, in order; each repository's
-    subscriptions read once. Return (connections delivered to, connections gone)."""
+    subscriptions read once, and each distinct message serialized once. Return how many connections came to each
+    outcome (DELIVERED, GONE, FAILED)."""
     by_repo: dict[str, list[Event]] = {}
     for event in events:
         by_repo.setdefault(event.repo_id, []).append(event)
-    wanted: dict[str, list[Event]] = {}
-    for repo, repo_events in by_repo.items():
+    wanted: dict[str, set[str]] = {}  # connection: the repositories of this batch it follows
+    for repo in by_repo:
         for subscription in Subscription.query(repo):
-            wanted.setdefault(subscription.connection_id, []).extend(repo_events)
-    order = {event.event_id: index for index, event in enumerate(events)}
-    jobs = [
-        (connection_id, messages(sorted(changes, key=lambda event: order[event.event_id])))
-        for connection_id, changes in wanted.items()
-    ]
-    outcomes = list(_posting.map(lambda job: _connection_messages_post(*job), jobs))
-    delivered, gone = outcomes.count(True), outcomes.count(False)
-    if gone:
-        logger.info("fan-out: %d delivered, %d connections gone", delivered, gone)
-    if delivered or gone:
-        metrics.emit({"FanoutDelivered": delivered, "FanoutGone": gone})
-    return delivered, gone
+            wanted.setdefault(subscription.connection_id, set()).add(repo)
+    framed: dict[frozenset[str], list[str]] = {}  # connections following the same repositories share their texts
+    for repos in map(frozenset, wanted.values()):
+        if repos not in framed:
+            framed[repos] = messages([event for event in events if event.repo_id in repos])
+    jobs = [(connection_id, framed[frozenset(repos)]) for connection_id, repos in wanted.items()]
+    outcomes = Counter(_posting.map(lambda job: _connection_messages_post(*job), jobs))
+    if outcomes[GONE] or outcomes[FAILED]:
+        logger.info("fan-out: %s", dict(outcomes))
+    if outcomes:
+        metrics.emit({"FanoutDelivered": outcomes[DELIVERED], "FanoutGone": outcomes[GONE]}, failed=outcomes[FAILED])
+    return {outcome: outcomes[outcome] for outcome in (DELIVERED, GONE, FAILED)}
 
 
 def connection_open(connection_id: str, user_id: int, session_key: str) -> Connection:

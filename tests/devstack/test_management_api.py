@@ -58,6 +58,17 @@ def test_it_answers_gone_for_an_unknown_connection(standin, client):
     assert standin.statuses == {410: 1}
 
 
+def test_it_refuses_posts_to_a_throttled_connection_as_api_gateway_throttles(standin, client):
+    standin.throttle(ALICE)
+
+    with pytest.raises(client.exceptions.LimitExceededException):
+        client.post_to_connection(ConnectionId=ALICE, Data=b"refused")
+    client.post_to_connection(ConnectionId=BOB, Data=b"fine")
+
+    assert standin.messages(ALICE) == []
+    assert standin.statuses[429] >= 1  # botocore retries a 429 before raising
+
+
 def test_it_answers_gone_for_a_connection_marked_gone(standin, client):
     client.post_to_connection(ConnectionId=ALICE, Data=b"before")
     standin.gone(ALICE)

@@ -244,3 +244,39 @@ def test_it_keeps_no_session_key_in_any_table_or_log(
     assert key not in stored
     assert key not in logged(every_log.records)
     assert "sessionId" in logged(every_log.records)  # the AWS client's requests were captured too
+
+
+def test_a_connection_that_cannot_be_posted_to_misses_the_batch_alone(
+    lambda_ws, github_sim, settings, management_api, stream_lambda
+):
+    for connection_id in ("alice-8=", "alice-9="):
+        _connect(lambda_ws, management_api, connection_id, _cookie_of("alice", settings))
+        lambda_ws.handler(
+            ws_event("$default", connection_id, body='{"type": "subscribe", "repos": ["acme/api"]}'), None
+        )
+    management_api.throttle("alice-8=")
+
+    run_record(_change("acme/api"))
+
+    assert stream_lambda.deliver() == {"batchItemFailures": []}  # not the whole batch posted again to everyone
+    assert [message["type"] for message in _messages(management_api, "alice-9=")] == ["subscribed", "changes"]
+    assert Connection.count("alice-8=") == 1  # throttled, not gone: kept
+
+
+def test_each_connection_gets_one_message_with_the_changes_of_its_repositories_in_order(
+    lambda_ws, github_sim, settings, management_api, stream_lambda
+):
+    _connect(lambda_ws, management_api, "alice-10=", _cookie_of("alice", settings))
+    subscribe = json.dumps({"type": "subscribe", "repos": ["acme/api", "acme/storefront"]})
+    lambda_ws.handler(ws_event("$default", "alice-10=", body=subscribe), None)
+
+    for run_id, repo in ((1, "acme/api"), (2, "acme/storefront"), (3, "acme/api"), (4, "acme/payroll")):
+        run_record(_change(repo, run_id=run_id))
+    stream_lambda.deliver()
+
+    (subscribed, changes) = _messages(management_api, "alice-10=")
+    assert [(change["event"]["repo"], change["event"]["id"]) for change in changes["changes"]] == [
+        ("acme/api", 1),
+        ("acme/storefront", 2),
+        ("acme/api", 3),
+    ]
