@@ -6,8 +6,9 @@ to the same handler the stream Lambda calls, in the same record shape, with the 
 where it failed up to 3 times, a batch whose handler raised split in two, and exhausted records parked in the
 failure destination (pipeline/failures.py). Where each shard was read to is kept in a file after each batch, so
 a reader killed in the middle of a batch reads that batch again when it starts: nothing is lost, and what is sent
-twice the browser ignores by id. A shard it has never read starts at its newest record, as the mapping's
-LATEST does; a shard that appears later (DynamoDB rolls them) is read from its start.
+twice the browser ignores by id. A shard it has never read starts after its newest record, as the mapping's
+LATEST does, and that place is kept at once, so a reader killed before its first batch still resumes there; a
+shard that appears later (DynamoDB rolls them) is read from its start.
 """
 
 import json
@@ -32,6 +33,8 @@ from realtime.models import Event
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
+# The position of a shard to be read from its start (it was empty when the reader first came to it).
+FROM_START = "start"
 MAX_RETRIES = 3
 SHARDS_EVERY_SECONDS = 5.0  # how often the stream's shards are listed again, to find new ones
 
@@ -188,7 +191,7 @@ class StreamReader:
             if shard_id not in unfinished or shard.get("ParentShardId") in unfinished:
                 continue  # read to its end, or a child whose parent is not: a shard's order goes on in its child
             if shard_id not in self._iterators:
-                self._iterators[shard_id] = self._iterator(stream_arn, shard_id, positions.get(shard_id), fresh=fresh)
+                self._iterators[shard_id] = self._iterator(stream_arn, shard_id, positions, fresh=fresh)
             shards.append(shard)
         return shards
 
@@ -202,13 +205,34 @@ class StreamReader:
             if not start:
                 return sorted(shards, key=lambda shard: int(shard["SequenceNumberRange"]["StartingSequenceNumber"]))
 
-    def _iterator(self, stream_arn: str, shard_id: str, position: str | None, *, fresh: bool) -> str | None:
-        if position:
+    def _iterator(self, stream_arn: str, shard_id: str, positions: Positions, *, fresh: bool) -> str | None:
+        """Where reading a shard goes on: after its kept position; for a shard never read, after its newest record
+        if the reader is starting (that place kept now), else from its start."""
+        position = positions.get(shard_id)
+        if position is None and fresh:
+            position = self._newest(stream_arn, shard_id) or FROM_START
+            positions.set(shard_id, position)
+        if position and position != FROM_START:
             where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
         else:
-            where = {"ShardIteratorType": "LATEST" if fresh else "TRIM_HORIZON"}
+            where = {"ShardIteratorType": "TRIM_HORIZON"}
         request = {"StreamArn": stream_arn, "ShardId": shard_id, **where}
         return self.client.get_shard_iterator(**request)["ShardIterator"]
+
+    def _newest(self, stream_arn: str, shard_id: str) -> str | None:
+        """The sequence number of the shard's newest record, read through to it (None for an empty shard).
+
+        A LATEST iterator would do without reading, but it names no record, so its place could not be kept.
+        """
+        iterator: str | None = trim_horizon(self.client, stream_arn, shard_id)
+        newest = None
+        while iterator:
+            answer = self.client.get_records(ShardIterator=iterator, Limit=1000)
+            if not answer.get("Records"):
+                return newest
+            newest = answer["Records"][-1]["dynamodb"]["SequenceNumber"]
+            iterator = answer.get("NextShardIterator")
+        return newest
 
     def _read_shard(self, stream_arn: str, shard_id: str, positions: Positions) -> bool:
         """One GetRecords on a shard and its batch handled; whether any record came."""
@@ -222,8 +246,8 @@ class StreamReader:
             del self._iterators[shard_id]  # iterators last 15 minutes: a new one from the position next round
             return False
         except self.client.exceptions.TrimmedDataAccessException:
-            # The iterator points before the shard's oldest record. DynamoDB Local answers so for a LATEST taken on
-            # an empty shard once its first record is written (it numbers that record 2, not 1); on AWS it means
+            # The iterator points before the shard's oldest record. DynamoDB Local answers so for an iterator taken
+            # on an empty shard once its first record is written (it numbers that record 2, not 1); on AWS it means
             # records older than 24 hours went unread. Either way the shard's oldest record is where to go on.
             self._iterators[shard_id] = trim_horizon(self.client, stream_arn, shard_id)
             return True

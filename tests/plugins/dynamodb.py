@@ -33,6 +33,9 @@ def dynamodb_server():
         call_command("createtables", stdout=open(os.devnull, "w"))  # noqa: SIM115
         yield os.environ["DYNAMODB_ENDPOINT_URL"]
     finally:
+        from pipeline.local import reader_stop
+
+        reader_stop()  # the stream reader some tests started, before what it reads goes
         dynamodb_local.stop(process)
 
 
