@@ -18,7 +18,7 @@ from pynamodb.expressions.condition import Condition
 from dashboard.lib.dynamo import TableModel, transaction
 from realtime.publish import change_event
 from runs.models import RETENTION, Step, WorkflowJob, WorkflowRun
-from runs.serializers import job_json, run_json
+from runs.serializers import job_event_json, run_json
 from runs.states import TERMINAL, JobState, RunState, parse_time
 from runs.summaries import summary_record
 
@@ -154,5 +154,5 @@ def job_condition(state: JobState):
 def job_record(state: JobState, *, claim: Claim | None = None) -> bool:
     """Store a job state if it is later than the stored one, announcing it; True when it was stored."""
     item = job_item(state)
-    event = change_event("job", state.repo_id, {"run_id": state.run_id, **job_json(item)})
+    event = change_event("job", state.repo_id, {"run_id": state.run_id, **job_event_json(item)})
     return _apply(item, job_condition(state), event, claim)

@@ -94,3 +94,14 @@ def job_json(job: WorkflowJob) -> dict:
         "steps": steps,
         "failing_step": failing,
     }
+
+
+# What a job's change announces (the events table, the stream's consumers, the browsers): its state without its steps,
+# which no page reads from a change (the run page reads the job again) and which made a job's event three times the
+# size of a run's. `order` is the merge rule's (runs/cache.py): a consumer can tell a later state from an earlier.
+JOB_EVENT_FIELDS = ("id", "name", "run_attempt", "status", "conclusion", "started_at", "completed_at", "html_url")
+
+
+def job_event_json(job: WorkflowJob) -> dict:
+    full = job_json(job)
+    return {**{name: full[name] for name in JOB_EVENT_FIELDS}, "failing_step": full["failing_step"], "order": job.order}

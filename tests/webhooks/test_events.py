@@ -100,6 +100,11 @@ def test_it_stores_each_workflow_job(deliver, viewer, name):
         job["conclusion"],
         len(job["steps"]),
     )
+    # Its announcement carries the job's state and order, not its steps: no page reads them from a change.
+    (announced,) = _events()
+    assert (announced["kind"], announced["run_id"], announced["id"]) == ("job", job["run_id"], job["id"])
+    assert (announced["status"], announced["order"]) == (job["status"], stored.order)
+    assert "steps" not in announced
 
 
 @pytest.mark.parametrize(
