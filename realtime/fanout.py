@@ -47,13 +47,11 @@ def _deliver(events: list[Event]) -> None:
     changes = [event for event in events if event.kind not in SIGNALS]
     if not changes:
         return
-    hub.publish_changes([(repo_group(event.repo_id), event.event_id, event.data) for event in changes], _frame)
+    hub.publish_changes(
+        [(repo_group(event.repo_id), event.event_id, event.data) for event in changes], protocol.changes_frame
+    )
     if settings.WEBSOCKET_API_ENDPOINT:
         gateway.changes_post(changes)
-
-
-def _frame(changes: list[tuple[str, str]]) -> str:
-    return protocol.changes_frame(changes)
 
 
 def visibility_changed() -> None:
